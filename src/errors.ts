@@ -32,7 +32,10 @@ export type Df11ErrorCode =
   | 'gpu-decode-error'
   // cli
   | 'usage'
-  | 'hub';
+  | 'hub'
+  | 'interrupted'
+  | 'output-exists'
+  | 'verify-failed';
 
 export interface Df11ErrorContext {
   file?: string;
