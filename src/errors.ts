@@ -19,6 +19,8 @@ export type Df11ErrorCode =
   | 'legacy-format'
   | 'unit-invalid'
   | 'unsupported-geometry'
+  | 'pattern-mismatch'
+  | 'not-bf16'
   // codec
   | 'exponent-unencodable'
   | 'ambiguous-limiter-tie'
