@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install-system-deps.sh
 npm ci --no-audit --no-fund
+node scripts/fetch-test-weights.mjs
 if [ -z "${VK_ICD_FILENAMES:-}" ] && ! ls /dev/nvidia0 >/dev/null 2>&1; then
   export VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json
 fi
