@@ -1,3 +1,15 @@
 // Public entry point of the df11 library.
 export { Df11Error, type Df11ErrorCode } from './errors.js';
 export type { Df11Unit } from './codec/unit.js';
+export { DTYPE_BYTES, isDtype, type Dtype } from './format/dtype.js';
+export {
+  encodeSafetensorsHeader,
+  parseSafetensorsHeader,
+  MAX_HEADER_BYTES,
+  type SafetensorsHeader,
+  type TensorEntry,
+  type TensorSpec,
+} from './format/safetensors-header.js';
+export { SafetensorsReader } from './format/safetensors-reader.js';
+export { SafetensorsWriter, writeSafetensors } from './format/safetensors-writer.js';
+export { SafetensorsModel, type SafetensorsModelOptions } from './format/safetensors-model.js';
