@@ -257,7 +257,9 @@ function toHubError(e: unknown, hub: HubModule, repo: string, revision: string, 
       e.statusCode === 401 || e.statusCode === 403 || e.statusCode === 404
         ? ' (it does not exist, or it is private or gated: set HF_TOKEN)'
         : '';
-    return new Df11Error('hub', `${where}: HTTP ${e.statusCode} from ${e.url}: ${e.message}${hint}`, context);
+    const url = e.url.replace(/\?.*$/, '');
+    const reason = e.message.replace(/\. URL: .*$/s, '');
+    return new Df11Error('hub', `${where}: HTTP ${e.statusCode} from ${url}: ${reason}${hint}`, context);
   }
   if (e instanceof Error && e.name === 'AbortError' && e.cause instanceof Df11Error) {
     return new Df11Error('hub', `${where}: ${stripCode(e.cause.message)}`, context);
