@@ -122,10 +122,20 @@ export function parseSafetensorsHeader(headerJsonBytes: Uint8Array, fileSize: nu
  */
 export function encodeSafetensorsHeader(tensors: readonly TensorSpec[], metadata?: Record<string, string> | null): EncodedHeader {
   const parts: string[] = [];
+  // UTF-8 never takes fewer bytes than UTF-16 code units, so counting code units rejects oversize
+  // headers before building them.
+  let chars = 2;
+  const grow = (n: number): void => {
+    chars += n;
+    if (chars > MAX_HEADER_BYTES) {
+      throw new Df11Error('header-too-large', `header of more than ${MAX_HEADER_BYTES} bytes`);
+    }
+  };
   if (metadata !== undefined && metadata !== null) {
     const members: string[] = [];
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string') throw new Df11Error('header-invalid', `metadata value of "${k}" is not a string`);
+      grow(k.length + v.length + 5); // "k":"v"
       if (!isWellFormed(k) || !isWellFormed(v)) throw new Df11Error('header-invalid', `metadata "${k}" is not well-formed Unicode`);
       members.push(`${JSON.stringify(k)}:${JSON.stringify(v)}`);
     }
@@ -136,6 +146,7 @@ export function encodeSafetensorsHeader(tensors: readonly TensorSpec[], metadata
   let cursor = 0;
   for (const t of tensors) {
     const ctx = { tensor: t.name };
+    grow(t.name.length + 49); // shortest entry: "":{"dtype":"U8","shape":[],"data_offsets":[0,0]}
     if (t.name === METADATA_KEY) throw new Df11Error('header-invalid', `"${METADATA_KEY}" is reserved`, ctx);
     if (!isWellFormed(t.name)) throw new Df11Error('header-invalid', 'tensor name is not well-formed Unicode', ctx);
     if (seen.has(t.name)) throw new Df11Error('duplicate-tensor', 'tensor declared twice', ctx);
@@ -289,15 +300,10 @@ function describe(v: JsonValue | undefined): string {
   return JSON.stringify(v).slice(0, 40);
 }
 
+/** Matches a lone UTF-16 surrogate (one that cannot be encoded as UTF-8). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** True when `s` has no lone UTF-16 surrogate (so it encodes to valid UTF-8). */
 function isWellFormed(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const d = s.charCodeAt(i + 1);
-      if (!(d >= 0xdc00 && d <= 0xdfff)) return false;
-      i++;
-    } else if (c >= 0xdc00 && c <= 0xdfff) return false;
-  }
-  return true;
+  return !LONE_SURROGATE.test(s);
 }
