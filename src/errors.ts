@@ -24,10 +24,12 @@ export type Df11ErrorCode =
   // codec
   | 'exponent-unencodable'
   | 'ambiguous-limiter-tie'
+  | 'too-many-lut-rows'
   | 'corrupt-lut-chain'
   | 'corrupt-zero-length'
   | 'stream-length-mismatch'
   | 'chunk-count-mismatch'
+  | 'gap-mismatch'
   | 'checksum-mismatch'
   // gpu
   | 'no-adapter'

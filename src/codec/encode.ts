@@ -1,0 +1,218 @@
+// DF11 encoder (df11-format.md §12): histogram -> code -> LUTs -> one pass that writes the bitstream,
+// the sign/mantissa bytes, the window gaps and the chunk output positions. Byte-identical to the
+// reference compressor (modulo the documented tie policy and the one-exponent LUT fill).
+//
+// Hot loop design: the stream length S = sum(count x length) is known from the histogram, so every
+// output is preallocated. Codes are appended to a 32-bit accumulator holding `fill` pending bits
+// (left-aligned); a full word is stored big-endian. Window (2 words) and chunk (1024 words) boundaries
+// can only be crossed when a word is stored, so the gap / output-position bookkeeping runs there: the
+// next code starts exactly at the bits left over (`fill`), which is its gap in the new window (§6, §7).
+import { Df11Error } from '../errors.js';
+import { CHUNK_BITS, CHUNK_BYTES, MAX_CODE_BITS, WINDOW_BITS, WINDOWS_PER_CHUNK } from './constants.js';
+import { buildDecodeTables } from './decode-table.js';
+import { packGaps } from './gaps.js';
+import { exponentHistogram, EXPONENT_VALUES } from './histogram.js';
+import { buildHuffmanCode, streamBits, type HuffmanCode } from './huffman-build.js';
+import { writeOutputPositions } from './output-positions.js';
+import type { Df11Unit } from './unit.js';
+
+/** Largest N and B: the reference kernel takes them as signed 32-bit ints (§10 item 5). */
+export const MAX_UNIT_ELEMENTS = 2 ** 31 - 1;
+export const MAX_STREAM_BYTES = 2 ** 31 - 1;
+const WORD_BITS = 32;
+const WORDS_PER_WINDOW = WINDOW_BITS / WORD_BITS;
+const WORDS_PER_CHUNK = CHUNK_BITS / WORD_BITS;
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Encodes one unit given as one flat BF16 array (bit patterns). `pieceSizes` are the element counts of
+ * the unit's attrs in order (default: one piece), giving `split_positions`.
+ * @throws Df11Error 'unit-invalid' (empty unit, bad piece sizes, N or B >= 2^31),
+ *   'exponent-unencodable', 'ambiguous-limiter-tie', 'too-many-lut-rows'.
+ */
+export function encodeUnit(bf16: Uint16Array, pieceSizes: readonly number[] = [bf16.length]): Df11Unit {
+  let total = 0;
+  for (const s of pieceSizes) {
+    if (!(Number.isSafeInteger(s) && s > 0)) throw new Df11Error('unit-invalid', `piece size ${s} is not a positive integer`);
+    total += s;
+  }
+  if (total !== bf16.length) throw new Df11Error('unit-invalid', `piece sizes sum to ${total}, but the unit has ${bf16.length} elements`);
+  return encodeWithSplits([bf16], splitsOf(pieceSizes));
+}
+
+/**
+ * Encodes one unit given as its attr weights in order (each a flat BF16 array), without concatenating
+ * them. Equivalent to `encodeUnit(concat(pieces), pieces.map(p => p.length))`.
+ */
+export function encodeUnitPieces(pieces: readonly Uint16Array[]): Df11Unit {
+  for (const p of pieces) if (p.length === 0) throw new Df11Error('unit-invalid', 'a unit piece has no elements');
+  return encodeWithSplits(pieces, splitsOf(pieces.map((p) => p.length)));
+}
+
+/**
+ * Encodes pieces with a given code (which must cover every exponent present). For tests and tools
+ * that study codes; normal callers use {@link encodeUnitPieces}, which builds the reference's code.
+ */
+export function encodeUnitPiecesWithCode(pieces: readonly Uint16Array[], code: HuffmanCode, luts: Uint8Array = buildDecodeTables(code)): Df11Unit {
+  const hist = new Float64Array(EXPONENT_VALUES);
+  for (const p of pieces) exponentHistogram(p, hist);
+  const unit = encodeStream(pieces, hist, code);
+  unit.luts = luts;
+  unit.splitPositions = new BigInt64Array(splitsOf(pieces.map((p) => p.length)).map(BigInt));
+  return unit;
+}
+
+function splitsOf(sizes: readonly number[]): number[] {
+  const splits: number[] = [];
+  let acc = 0;
+  for (let i = 0; i + 1 < sizes.length; i++) splits.push((acc += sizes[i]!));
+  return splits;
+}
+
+function encodeWithSplits(pieces: readonly Uint16Array[], splits: number[]): Df11Unit {
+  const hist = new Float64Array(EXPONENT_VALUES);
+  for (const p of pieces) exponentHistogram(p, hist);
+  const code = buildHuffmanCode(hist);
+  const luts = buildDecodeTables(code);
+  const unit = encodeStream(pieces, hist, code);
+  unit.luts = luts;
+  unit.splitPositions = new BigInt64Array(splits.map(BigInt));
+  return unit;
+}
+
+/** Mutable encoder state carried from one piece to the next. */
+interface EncoderState {
+  /** Pending bits, left-aligned (int32 bit pattern). */
+  acc: number;
+  /** Number of pending bits in `acc`, 0..31. */
+  fill: number;
+  /** Words stored so far. */
+  words: number;
+  /** Symbols encoded so far. */
+  count: number;
+  readonly out: Uint32Array;
+  readonly sm: Uint8Array;
+  /** Unpacked gap per window; one spare entry for a stream ending exactly on the last window. */
+  readonly gaps: Uint8Array;
+  /** Output position per chunk; one spare entry likewise. */
+  readonly op: Float64Array;
+  /** Codes left-aligned to 32 bits, per exponent. */
+  readonly alignedCodes: Int32Array;
+  readonly lengths: Uint8Array;
+}
+
+function encodeStream(pieces: readonly Uint16Array[], hist: Float64Array, code: HuffmanCode): Df11Unit {
+  let n = 0;
+  for (const p of pieces) n += p.length;
+  if (n === 0) throw new Df11Error('unit-invalid', 'a unit needs at least one element');
+  if (n > MAX_UNIT_ELEMENTS) throw new Df11Error('unit-invalid', `unit has ${n} elements; the format allows fewer than 2^31`);
+  const s = streamBits(hist, code);
+  const bytes = Math.ceil(s / 8);
+  if (bytes > MAX_STREAM_BYTES) throw new Df11Error('unit-invalid', `encoded stream would have ${bytes} bytes; the format allows fewer than 2^31`);
+  const chunks = Math.ceil(bytes / CHUNK_BYTES);
+  const windows = chunks * WINDOWS_PER_CHUNK;
+
+  const encoded = new Uint8Array(bytes);
+  const alignedCodes = new Int32Array(EXPONENT_VALUES);
+  for (let e = 0; e < EXPONENT_VALUES; e++) {
+    const len = code.lengths[e]!;
+    if (len > MAX_CODE_BITS) throw new RangeError(`encode: code of exponent ${e} has ${len} bits`);
+    if (len > 0) alignedCodes[e] = code.codes[e]! << (WORD_BITS - len);
+  }
+  const state: EncoderState = {
+    acc: 0,
+    fill: 0,
+    words: 0,
+    count: 0,
+    out: new Uint32Array(encoded.buffer, 0, Math.floor(bytes / 4)),
+    sm: new Uint8Array(n),
+    gaps: new Uint8Array(windows + 1),
+    op: new Float64Array(chunks + 2),
+    alignedCodes,
+    lengths: code.lengths,
+  };
+  // gaps[0] = 0 and op[0] = 0: the first code starts at bit 0.
+  for (const p of pieces) encodePiece(p, state);
+
+  const { fill, words } = state;
+  const total = words * WORD_BITS + fill;
+  if (total !== s) throw new Error(`encode: wrote ${total} bits, expected ${s} (input changed during encoding?)`);
+  let acc = state.acc;
+  let opEntries: number; // entries recorded before the final N (§12)
+  if (fill % 8 !== 0) {
+    // EOF tail: its first bits complete the last byte; the rest is dropped (§5). EOF starts at S.
+    const eofAligned = code.eofLength > 0 ? code.eofCode << (WORD_BITS - code.eofLength) : 0;
+    acc |= eofAligned >>> fill;
+    opEntries = Math.floor(s / CHUNK_BITS) + 1;
+  } else {
+    // No EOF: the last code start is the last symbol's. Bookkeeping done at a word store after it
+    // (gap of a window / position of a chunk where no code starts) must be undone.
+    const lastLen = lastSymbolLength(pieces, code);
+    const lastStart = s - lastLen;
+    opEntries = Math.floor(lastStart / CHUNK_BITS) + 1;
+    state.gaps.fill(0, Math.floor(lastStart / WINDOW_BITS) + 1);
+  }
+  for (let b = words * 4, shift = 24; b < bytes; b++, shift -= 8) encoded[b] = (acc >>> shift) & 0xff;
+  if (!HOST_LITTLE_ENDIAN) byteSwapWords(state.out);
+
+  const op = state.op;
+  op[opEntries] = n;
+  return {
+    luts: new Uint8Array(0),
+    encodedExponent: encoded,
+    signMantissa: state.sm,
+    outputPositions: writeOutputPositions(op, opEntries + 1),
+    gaps: packGaps(state.gaps.subarray(0, windows)),
+    splitPositions: new BigInt64Array(0),
+  };
+}
+
+function lastSymbolLength(pieces: readonly Uint16Array[], code: HuffmanCode): number {
+  for (let i = pieces.length - 1; i >= 0; i--) {
+    const p = pieces[i]!;
+    if (p.length > 0) return code.lengths[(p[p.length - 1]! >>> 7) & 0xff]!;
+  }
+  return 0;
+}
+
+/** The hot loop: appends the codes and sign/mantissa bytes of `src`. */
+function encodePiece(src: Uint16Array, st: EncoderState): void {
+  const { out, sm, gaps, op, alignedCodes, lengths } = st;
+  let acc = st.acc | 0;
+  let fill = st.fill | 0;
+  let words = st.words | 0;
+  const base = st.count;
+  const n = src.length;
+  for (let i = 0; i < n; i++) {
+    const w = src[i]!;
+    const e = (w >>> 7) & 0xff;
+    sm[base + i] = ((w >>> 8) & 0x80) | (w & 0x7f);
+    const lc = alignedCodes[e]!;
+    const f = fill;
+    acc |= lc >>> f;
+    fill = f + lengths[e]!;
+    if (fill >= WORD_BITS) {
+      // Stored big-endian (byte-swapped on little-endian hosts; undone below on big-endian ones).
+      out[words++] = (acc << 24) | ((acc & 0xff00) << 8) | ((acc >>> 8) & 0xff00) | (acc >>> 24);
+      fill -= WORD_BITS;
+      // Bits of this code that did not fit; two shifts so that f = 0 yields 0 (JS shifts are mod 32).
+      acc = (lc << (31 - f)) << 1;
+      if ((words & (WORDS_PER_WINDOW - 1)) === 0) {
+        gaps[words >>> 1] = fill;
+        if ((words & (WORDS_PER_CHUNK - 1)) === 0) op[words >>> 10] = base + i + 1;
+      }
+    }
+  }
+  st.acc = acc;
+  st.fill = fill;
+  st.words = words;
+  st.count = base + n;
+}
+
+function byteSwapWords(words: Uint32Array): void {
+  for (let i = 0; i < words.length; i++) {
+    const x = words[i]!;
+    words[i] = (x << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
+  }
+}
