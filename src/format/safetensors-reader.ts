@@ -63,6 +63,11 @@ export class SafetensorsReader {
     }
   }
 
+  /** The header's `__metadata__` (string -> string), or null when absent. */
+  get metadata(): Record<string, string> | null {
+    return this.header.metadata;
+  }
+
   /** The tensor's header entry. Throws Df11Error tensor-not-found. */
   entry(name: string): TensorEntry {
     const e = this.byName.get(name);
