@@ -8,29 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Df11Error } from '../../src/errors.js';
 import { importLlama2c, llama2cFloatCount, parseLlama2cHeader, permuteRotary, readLlama2c } from '../../src/format/llama2c.js';
-import { SafetensorsReader } from '../../src/format/safetensors-reader.js';
 import { sharedDemoModelDir } from '../helpers/paths.js';
+import { assertSameTensors } from '../helpers/same-tensors.js';
 
 const demo = sharedDemoModelDir();
 const BIN = join(demo, 'stories260K.bin');
-
-async function assertSameTensors(actualPath: string, expectedPath: string): Promise<void> {
-  const actual = await SafetensorsReader.open(actualPath);
-  const expected = await SafetensorsReader.open(expectedPath);
-  try {
-    assert.deepEqual(actual.names().sort(), expected.names().sort());
-    for (const name of expected.names()) {
-      const a = actual.entry(name);
-      const e = expected.entry(name);
-      assert.equal(a.dtype, e.dtype, name);
-      assert.deepEqual(a.shape, e.shape, name);
-      assert.ok(Buffer.from(await actual.read(name)).equals(Buffer.from(await expected.read(name))), `${name} differs`);
-    }
-  } finally {
-    await actual.close();
-    await expected.close();
-  }
-}
 
 function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'df11-llama2c-'));
