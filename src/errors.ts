@@ -34,6 +34,7 @@ export type Df11ErrorCode =
   // gpu
   | 'no-adapter'
   | 'gpu-decode-error'
+  | 'gpu-limit'
   // cli
   | 'usage'
   | 'hub'
