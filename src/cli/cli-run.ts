@@ -23,6 +23,8 @@ export interface CliIo {
   stderr: OutputStream;
   env: CliEnv;
   version: string;
+  /** Aborted when the user interrupts (main.ts wires SIGINT/SIGTERM to it). */
+  signal?: AbortSignal;
 }
 
 /** Runs one CLI invocation (`argv` without node and script) and resolves to its exit code. */
@@ -77,6 +79,7 @@ export async function runCli(argv: readonly string[], io: CliIo, commands: reado
     info: (message) => {
       if (!quiet) io.stderr.write(message + '\n');
     },
+    signal: io.signal ?? new AbortController().signal,
   };
   try {
     return await command.run(args, ctx);

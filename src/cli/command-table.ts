@@ -1,5 +1,6 @@
 // The list of CLI commands, in the order `df11 --help` shows them. To add a command, write
 // src/cli/<name>-command.ts exporting a CliCommand and add it here.
 import type { CliCommand } from './command.js';
+import { compressCommand } from './compress-command.js';
 
-export const COMMANDS: readonly CliCommand[] = [];
+export const COMMANDS: readonly CliCommand[] = [compressCommand];

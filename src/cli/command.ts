@@ -36,6 +36,8 @@ export interface CliContext {
   progress(label: string, totalBytes: number): Progress;
   /** A line of information on stderr (suppressed by --quiet). */
   info(message: string): void;
+  /** Aborted on SIGINT/SIGTERM: long commands stop, clean up and throw Df11Error 'interrupted'. */
+  signal: AbortSignal;
 }
 
 export interface CliCommand {

@@ -11,8 +11,10 @@ export interface CliEnv {
   hfOffline: boolean;
   /** HF_HOME (default ~/.cache/huggingface): root of the hub cache. */
   hfHome: string;
-  /** The hub cache directory, `<HF_HOME>/hub`. */
+  /** The hub cache directory: HF_HUB_CACHE, else `<HF_HOME>/hub`. */
   hubCacheDir: string;
+  /** HF_TOKEN: access token for private or gated hub repos. */
+  hfToken: string | undefined;
   /** NO_COLOR set to anything non-empty: no ANSI colours in output. */
   noColor: boolean;
 }
@@ -26,7 +28,8 @@ export function readCliEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
     hfEndpoint: nonEmpty(env['HF_ENDPOINT']),
     hfOffline: TRUE_VALUES.has((env['HF_HUB_OFFLINE'] ?? '').trim().toLowerCase()),
     hfHome,
-    hubCacheDir: join(hfHome, 'hub'),
+    hubCacheDir: nonEmpty(env['HF_HUB_CACHE']) ?? join(hfHome, 'hub'),
+    hfToken: nonEmpty(env['HF_TOKEN']),
     noColor: nonEmpty(env['NO_COLOR']) !== undefined,
   };
 }

@@ -13,7 +13,8 @@ const ENVIRONMENT_HELP = [
   'Environment:',
   '  HF_ENDPOINT      model hub URL for hub repo ids (default https://huggingface.co)',
   '  HF_HUB_OFFLINE   1: use only the local hub cache',
-  '  HF_HOME          hub cache root (default ~/.cache/huggingface)',
+  '  HF_HOME          hub cache root (default ~/.cache/huggingface); HF_HUB_CACHE overrides <HF_HOME>/hub',
+  '  HF_TOKEN         access token for private or gated hub repos',
   '  NO_COLOR         disable colours',
 ].join('\n');
 

@@ -175,7 +175,8 @@ async function fetchBlob(
     throw new Df11Error('hub', `the endpoint reports ${blob.size} bytes, the tree listing ${file.size}`);
   }
   const target = cache.blobPath(file.blobId);
-  const partial = `${target}.incomplete`;
+  // Per process, so that two runs fetching the same blob never write into one file.
+  const partial = `${target}.incomplete-${process.pid}`;
   await mkdir(dirname(target), { recursive: true });
   const hash = startHash(file);
   const out = await open(partial, 'w');

@@ -24,10 +24,27 @@ function packageVersion(): string {
   return 'unknown';
 }
 
+/** Exit status after a second interrupt, when cleanup is skipped (128 + SIGINT). */
+const EXIT_FORCED = 130;
+
+// First SIGINT/SIGTERM: ask the running command to stop and clean up (it then exits with 130).
+// Second: leave at once.
+const interrupt = new AbortController();
+const onSignal = (): void => {
+  if (interrupt.signal.aborted) process.exit(EXIT_FORCED);
+  process.stderr.write('\ninterrupted: cleaning up (press Ctrl-C again to quit at once)\n');
+  interrupt.abort();
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
 const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   env: readCliEnv(process.env),
   version: packageVersion(),
+  signal: interrupt.signal,
 });
+process.off('SIGINT', onSignal);
+process.off('SIGTERM', onSignal);
 process.exitCode = code;
