@@ -13,3 +13,5 @@ export {
 export { SafetensorsReader } from './format/safetensors-reader.js';
 export { SafetensorsWriter, writeSafetensors } from './format/safetensors-writer.js';
 export { SafetensorsModel, type SafetensorsModelOptions } from './format/safetensors-model.js';
+export { importLlama2c, readLlama2c, llama2cHfConfig, type ImportLlama2cOptions, type Llama2cHeader, type Llama2cModel } from './format/llama2c.js';
+export { resolveModelSource, parseHubRepoId, type ModelSource, type ModelSourceOptions } from './cli/model-source.js';
