@@ -130,10 +130,18 @@ export async function writeUnitShard(dir: string, unit: UnitToWrite): Promise<st
   return file;
 }
 
+/** `__metadata__` of the remainder file, as transformers' save_pretrained writes it (the reference's remainder has it). */
+export const DF11_REMAINDER_METADATA: Readonly<Record<string, string>> = Object.freeze({ format: 'pt' });
+
 /** Writes the remainder file (every tensor outside all units) into `dir`; returns its path. */
-export async function writeRemainderFile(dir: string, tensors: readonly TensorSource[], fileName: string = DF11_REMAINDER_FILE): Promise<string> {
+export async function writeRemainderFile(
+  dir: string,
+  tensors: readonly TensorSource[],
+  fileName: string = DF11_REMAINDER_FILE,
+  metadata: Readonly<Record<string, string>> | null = DF11_REMAINDER_METADATA,
+): Promise<string> {
   const file = join(dir, fileName);
-  await writeTensorFile(file, tensors);
+  await writeTensorFile(file, tensors, metadata === null ? null : { ...metadata });
   return file;
 }
 
@@ -173,6 +181,8 @@ export interface Df11DirectoryToWrite {
   remainder: readonly TensorSource[];
   /** Default DF11_REMAINDER_FILE. The file is written even when `remainder` is empty. */
   remainderFileName?: string;
+  /** Default DF11_REMAINDER_METADATA; null for none. */
+  remainderMetadata?: Readonly<Record<string, string>> | null;
 }
 
 /** Writes a whole per-unit-shard directory (§2.1): unit shards in order, the remainder, config.json last. */
@@ -186,7 +196,7 @@ export async function writeDf11Directory(dir: string, model: Df11DirectoryToWrit
   const remainderName = model.remainderFileName ?? DF11_REMAINDER_FILE;
   if (names.has(remainderName)) throw new Df11Error('duplicate-tensor', `a unit shard would overwrite the remainder file`, { file: join(dir, remainderName) });
   for (const u of model.units) await writeUnitShard(dir, u);
-  await writeRemainderFile(dir, model.remainder, remainderName);
+  await writeRemainderFile(dir, model.remainder, remainderName, model.remainderMetadata === undefined ? DF11_REMAINDER_METADATA : model.remainderMetadata);
   await writeDf11ConfigFile(dir, model.modelConfig, model.df11Config);
 }
 

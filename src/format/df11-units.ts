@@ -4,8 +4,16 @@
  *
  * Rules (the reference compressor walks `model.named_modules()`; we only have tensor names):
  * - **Modules** are the dotted prefixes of tensor names: a module `p` exists iff some tensor is
- *   named `p.…`. So with tied embeddings (`lm_head.weight` absent) there is no `lm_head` module and
- *   no `lm_head` unit; `model.embed_tokens` is then the only copy of the matrix (a loader re-ties).
+ *   named `p.…`, or an alias (`options.aliases`) is.
+ * - **Tied weights.** With `tie_word_embeddings: true` a checkpoint has no `lm_head.weight`, but the
+ *   reference compressor walks modules, finds `lm_head` (sharing the embedding's parameter) and
+ *   compresses it as its own unit: run on the tied demo model with the Llama dict it writes
+ *   `lm_head.safetensors` AND `model_embed_tokens.safetensors`, byte-identical units. Its loader
+ *   needs that: it deletes the embedding's weight when it loads the `model.embed_tokens` unit, so an
+ *   `lm_head` without its own unit would keep uninitialised memory. `tiedWeightAliases(config, …)`
+ *   gives the alias `lm_head.weight` → `model.embed_tokens.weight`; passed as `options.aliases`, the
+ *   alias is planned like a real tensor (`PlannedAttr.source` names the tensor holding the data).
+ *   Without aliases there is no `lm_head` module and no `lm_head` unit.
  * - **Order**: pattern by pattern in key order; within a pattern, matched module paths in natural
  *   order (dot-separated segments; all-digit segments compare as numbers, so `layers.2` comes before
  *   `layers.10`; other segments by UTF-16 code units; a numeric segment sorts before a non-numeric
@@ -42,6 +50,8 @@ export interface PlannedAttr {
   attr: string;
   /** Full tensor name, e.g. `model.layers.0.self_attn.q_proj.weight`. */
   tensor: string;
+  /** The tensor holding the data: `tensor` itself, or the alias target for a tied weight. */
+  source: string;
   shape: number[];
   numel: number;
 }
@@ -112,6 +122,23 @@ export function shapeNumel(shape: readonly number[], tensor: string, file?: stri
 export interface PlanOptions {
   /** Named in errors (the model file or directory). */
   file?: string;
+  /** Weights that exist in the model definition but not in the file: alias name → tensor holding the data. */
+  aliases?: Readonly<Record<string, string>>;
+}
+
+/** The embedding / output-head pair that `tie_word_embeddings` ties in transformers causal LMs. */
+export const TIED_HEAD_WEIGHT = 'lm_head.weight';
+export const TIED_EMBEDDING_WEIGHT = 'model.embed_tokens.weight';
+
+/**
+ * Aliases for tied weights as the reference sees them: `{ 'lm_head.weight': 'model.embed_tokens.weight' }`
+ * when the config says `tie_word_embeddings: true` (explicitly), the checkpoint has the embedding and
+ * no `lm_head.weight`; else `{}`.
+ */
+export function tiedWeightAliases(config: unknown, tensorNames: Iterable<string>): Record<string, string> {
+  if (typeof config !== 'object' || config === null || (config as Record<string, unknown>)['tie_word_embeddings'] !== true) return {};
+  const names = new Set(tensorNames);
+  return names.has(TIED_EMBEDDING_WEIGHT) && !names.has(TIED_HEAD_WEIGHT) ? { [TIED_HEAD_WEIGHT]: TIED_EMBEDDING_WEIGHT } : {};
 }
 
 /**
@@ -125,6 +152,14 @@ export function planUnits(tensors: readonly TensorInfo[], dict: PatternDict, opt
   for (const t of tensors) {
     if (byName.has(t.name)) throw new Df11Error('duplicate-tensor', 'tensor listed twice', { file, tensor: t.name });
     byName.set(t.name, t);
+  }
+  const aliasOf = new Map<string, string>();
+  for (const [alias, target] of Object.entries(options.aliases ?? {})) {
+    const t = byName.get(target);
+    if (byName.has(alias)) throw new Df11Error('duplicate-tensor', `alias ${alias} is also a real tensor`, { file, tensor: alias });
+    if (t === undefined) throw new Df11Error('tensor-not-found', `alias ${alias} points at a missing tensor`, { file, tensor: target });
+    aliasOf.set(alias, target);
+    byName.set(alias, { ...t, name: alias });
   }
   const compiled = compilePatternDict(dict, file);
   const paths = modulePaths(byName.keys());
@@ -164,8 +199,8 @@ export function planUnits(tensors: readonly TensorInfo[], dict: PatternDict, opt
         }
         const numel = shapeNumel(t.shape, tensor, file);
         if (numel === 0) throw new Df11Error('pattern-mismatch', `weight of unit ${path} is empty (shape [${t.shape.join(', ')}])`, { file, tensor });
-        inUnit.add(tensor);
-        return { attr, tensor, shape: [...t.shape], numel };
+        if (!aliasOf.has(tensor)) inUnit.add(tensor);
+        return { attr, tensor, source: aliasOf.get(tensor) ?? tensor, shape: [...t.shape], numel };
       });
       const numel = attrs.reduce((s, a) => s + a.numel, 0);
       if (numel >= DF11_MAX_INDEX_EXCLUSIVE) {

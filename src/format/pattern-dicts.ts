@@ -9,7 +9,7 @@
  */
 import { Df11Error } from '../errors.js';
 import type { PatternDict } from './df11-config.js';
-import { compareModulePaths, planUnits, shapeNumel, WEIGHT_SUFFIX, DF11_SOURCE_DTYPE, type TensorInfo } from './df11-units.js';
+import { compareModulePaths, planUnits, shapeNumel, tiedWeightAliases, WEIGHT_SUFFIX, DF11_SOURCE_DTYPE, type TensorInfo } from './df11-units.js';
 
 const LLAMA_LAYER_ATTRS = [
   'self_attn.q_proj',
@@ -233,10 +233,10 @@ function configNames(config: unknown): string[] {
   return names;
 }
 
-/** True when the dict plans at least one unit on these tensors without error. */
-export function dictFits(tensors: readonly TensorInfo[], dict: PatternDict): boolean {
+/** True when the dict plans at least one unit on these tensors (with these tied-weight aliases) without error. */
+export function dictFits(tensors: readonly TensorInfo[], dict: PatternDict, aliases: Readonly<Record<string, string>> = {}): boolean {
   try {
-    return planUnits(tensors, dict).units.length > 0;
+    return planUnits(tensors, dict, { aliases }).units.length > 0;
   } catch (e) {
     if (e instanceof Df11Error) return false;
     throw e;
@@ -254,18 +254,20 @@ export interface PatternDictChoice {
 /**
  * Chooses a pattern dict for a BF16 model: a published dict whose family the config names
  * (`architectures`, `model_type`, `_class_name`), else one whose marker tensors are present, in
- * either case only if it fits the model (dictFits); otherwise the generic dict. The generic dict may
- * be empty (nothing compressible): the caller decides what to do then.
+ * either case only if it fits the model (dictFits, with the config's tied-weight aliases, see
+ * tiedWeightAliases); otherwise the generic dict. The generic dict may be empty (nothing
+ * compressible): the caller decides what to do then.
  */
 export function selectPatternDict(tensors: readonly TensorInfo[], config?: unknown, options: GenericDictOptions = {}): PatternDictChoice {
   const names = new Set(configNames(config));
   const present = new Set(tensors.map((t) => t.name));
+  const aliases = tiedWeightAliases(config, present);
   const misfits: string[] = [];
   for (const byConfig of [true, false]) {
     for (const p of PUBLISHED) {
       const hit = byConfig ? p.configNames.some((n) => names.has(n)) : p.sniff.length > 0 && p.sniff.every((s) => present.has(s));
       if (!hit) continue;
-      if (dictFits(tensors, p.dict)) {
+      if (dictFits(tensors, p.dict, aliases)) {
         const why = byConfig ? `config names ${p.configNames.filter((n) => names.has(n)).join(', ')}` : `tensors ${p.sniff.join(', ')} present`;
         return { name: p.name, dict: publishedPatternDict(p.name), reason: `published ${p.name} dict: ${why}` };
       }
