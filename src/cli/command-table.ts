@@ -2,5 +2,8 @@
 // src/cli/<name>-command.ts exporting a CliCommand and add it here.
 import type { CliCommand } from './command.js';
 import { compressCommand } from './compress-command.js';
+import { decompressCommand } from './decompress-command.js';
+import { inspectCommand } from './inspect-command.js';
+import { verifyCommand } from './verify-command.js';
 
-export const COMMANDS: readonly CliCommand[] = [compressCommand];
+export const COMMANDS: readonly CliCommand[] = [compressCommand, decompressCommand, inspectCommand, verifyCommand];

@@ -107,12 +107,12 @@ export class Progress {
     this.draw(t);
   }
 
-  /** Prints a message on its own line without breaking the bar. */
+  /** Prints a message on its own line without breaking the bar (printed even when disabled). */
   log(message: string): void {
-    if (!this.enabled) return;
-    if (this.tty && this.drawn) this.stream.write('\r\x1b[2K');
+    const redraw = this.enabled && this.tty && this.drawn;
+    if (redraw) this.stream.write('\r\x1b[2K');
     this.stream.write(message + '\n');
-    if (this.tty && this.drawn) this.draw(this.now());
+    if (redraw) this.draw(this.now());
   }
 
   /** Clears the bar (TTY); call once when the work is over, successful or not. */
