@@ -14,15 +14,20 @@ export const MAX_JSON_DEPTH = 64;
 
 /** A JSON number, kept as its literal text. */
 export class JsonNumber {
-  constructor(readonly lexeme: string) {}
+  /** The value when the literal is a plain non-negative integer (no sign, fraction or exponent) that a double holds exactly; else undefined. */
+  readonly safeNonNegativeInteger: number | undefined;
+
+  constructor(
+    readonly lexeme: string,
+    /** true when the literal is digits only */
+    plainDigits: boolean,
+  ) {
+    const v = plainDigits ? Number(lexeme) : Number.NaN;
+    this.safeNonNegativeInteger = Number.isSafeInteger(v) ? v : undefined;
+  }
+
   get value(): number {
     return Number(this.lexeme);
-  }
-  /** The value when the literal is a plain non-negative integer (no sign, fraction or exponent) that a double holds exactly; else undefined. */
-  get safeNonNegativeInteger(): number | undefined {
-    if (!/^(0|[1-9][0-9]*)$/.test(this.lexeme)) return undefined;
-    const v = Number(this.lexeme);
-    return Number.isSafeInteger(v) ? v : undefined;
   }
 }
 
@@ -165,7 +170,11 @@ class Parser {
     const s = this.s;
     const start = this.pos;
     let i = start;
-    if (s.charCodeAt(i) === 0x2d) i++;
+    let plainDigits = true;
+    if (s.charCodeAt(i) === 0x2d) {
+      i++;
+      plainDigits = false;
+    }
     const d0 = s.charCodeAt(i);
     if (d0 === 0x30) i++;
     else if (d0 >= 0x31 && d0 <= 0x39) {
@@ -176,6 +185,7 @@ class Parser {
     }
     if (s.charCodeAt(i) === 0x2e /* . */) {
       i++;
+      plainDigits = false;
       if (!isDigit(s.charCodeAt(i))) {
         this.pos = i;
         this.fail('invalid number fraction');
@@ -185,6 +195,7 @@ class Parser {
     const e = s.charCodeAt(i);
     if (e === 0x65 || e === 0x45) {
       i++;
+      plainDigits = false;
       const sign = s.charCodeAt(i);
       if (sign === 0x2b || sign === 0x2d) i++;
       if (!isDigit(s.charCodeAt(i))) {
@@ -194,7 +205,7 @@ class Parser {
       while (isDigit(s.charCodeAt(i))) i++;
     }
     this.pos = i;
-    return new JsonNumber(s.slice(start, i));
+    return new JsonNumber(s.slice(start, i), plainDigits);
   }
 
   string(): string {

@@ -230,14 +230,18 @@ function parseMetadata(value: JsonValue, file: string): Record<string, string> |
 function parseEntry(name: string, value: JsonValue, dataStart: number, file: string): TensorEntry {
   const ctx = { file, tensor: name };
   if (!(value instanceof JsonObject)) throw new Df11Error('header-invalid', 'tensor entry is not an object', ctx);
-  const fields = new Map<string, JsonValue>();
+  let dtypeV: JsonValue | undefined;
+  let shapeV: JsonValue | undefined;
+  let offsetsV: JsonValue | undefined;
+  const seen = new Set<string>();
   for (const [k, v] of value.entries) {
-    if (fields.has(k)) throw new Df11Error('header-invalid', `field "${k}" appears twice`, ctx);
-    fields.set(k, v);
+    if (seen.has(k)) throw new Df11Error('header-invalid', `field "${k}" appears twice`, ctx);
+    seen.add(k);
+    // Other fields are ignored, as the reference implementation does.
+    if (k === 'dtype') dtypeV = v;
+    else if (k === 'shape') shapeV = v;
+    else if (k === 'data_offsets') offsetsV = v;
   }
-  const dtypeV = fields.get('dtype');
-  const shapeV = fields.get('shape');
-  const offsetsV = fields.get('data_offsets');
   if (dtypeV === undefined || shapeV === undefined || offsetsV === undefined) {
     throw new Df11Error('header-invalid', 'tensor entry needs "dtype", "shape" and "data_offsets"', ctx);
   }
