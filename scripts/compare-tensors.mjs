@@ -10,7 +10,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const distAt = args.indexOf('--dist');
 const dist = distAt >= 0 && args[distAt + 1] ? resolve(args[distAt + 1]) : join(root, 'dist');
-const paths = args.filter((_, i) => i !== distAt && i !== distAt + 1);
+const paths = distAt >= 0 ? args.filter((_, i) => i !== distAt && i !== distAt + 1) : args;
 if (paths.length !== 2) {
   process.stderr.write('usage: node scripts/compare-tensors.mjs <expected> <actual> [--dist <folder>]\n');
   process.exit(2);

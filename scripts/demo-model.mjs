@@ -14,6 +14,7 @@ const { provisionDemoModel } = await import(pathToFileURL(join(dist, 'src', 'cli
 
 const env = process.env;
 let lastPercent = -1;
+let lastFile = '';
 try {
   const demo = await provisionDemoModel({
     repoRoot: root,
@@ -22,9 +23,15 @@ try {
     accessToken: env.HF_TOKEN || undefined,
     onProgress: (done, total, file) => {
       const percent = total > 0 ? Math.floor((100 * done) / total) : 100;
+      if (!process.stderr.isTTY) {
+        // Logs get one line per file.
+        if (file !== lastFile) process.stderr.write(`downloading ${file}\n`);
+        lastFile = file;
+        return;
+      }
       if (percent === lastPercent) return;
       lastPercent = percent;
-      process.stderr.write(`\rdownloading ${file}: ${percent}% of ${(total / 1e6).toFixed(1)} MB`);
+      process.stderr.write(`\rdownloading ${file}: ${percent}% of ${(total / 1e6).toFixed(1)} MB\x1b[K`);
       if (done === total) process.stderr.write('\n');
     },
   });
