@@ -225,8 +225,8 @@ class IdleWatchdog {
 
   readonly fetch: typeof fetch = (input, init) => {
     this.touch();
-    const signals = [this.controller.signal, ...(init?.signal ? [init.signal] : [])];
-    return fetch(input, { ...init, signal: AbortSignal.any(signals) }).then((response) => {
+    const signal = init?.signal ? AbortSignal.any([this.controller.signal, init.signal]) : this.controller.signal;
+    return fetch(input, { ...init, signal }).then((response) => {
       this.touch();
       return response;
     });
