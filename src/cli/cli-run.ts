@@ -54,7 +54,8 @@ export async function runCli(argv: readonly string[], io: CliIo, commands: reado
     const parsed = parseArgs({ args: argv.slice(1), options: { ...command.options, ...GLOBAL_OPTIONS }, allowPositionals: true, strict: true });
     args = { positionals: parsed.positionals, values: parsed.values as CommandArgs['values'] };
   } catch (err) {
-    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    // parseArgs messages go on with advice about '--'; the first sentence is the useful part.
+    const msg = err instanceof Error ? err.message.split('\n')[0]?.split('. ')[0] : String(err);
     return fail(new Df11Error('usage', `${msg ?? 'bad arguments'} (run df11 ${command.name} --help)`));
   }
   if (args.values['help'] === true) {

@@ -9,7 +9,6 @@ import { bitsPerWeight, compressModel, UNIT_MEMORY_FACTOR, type Df11LayoutKind }
 import { openInputModel, type InputModel } from './model-input.js';
 import { resolveModelSource } from './model-source.js';
 import { formatBytes } from './progress.js';
-import { outputDtype } from './tensor-data.js';
 
 /** Largest --pattern-dict file accepted, in bytes. */
 const MAX_PATTERN_DICT_FILE_BYTES = 1024 * 1024;
@@ -83,7 +82,7 @@ async function runCompress(args: CommandArgs, ctx: CliContext): Promise<number> 
 
   const input = await openInputModel(resolved.path);
   try {
-    const { dict, reason } = await choosePatternDict(input, dictFile, arch, castBf16);
+    const { dict, reason } = await choosePatternDict(input, dictFile, arch);
     ctx.info(`pattern dict: ${reason}`);
     const progress = ctx.progress('compress', 0);
     let summary;
@@ -122,8 +121,10 @@ async function runCompress(args: CommandArgs, ctx: CliContext): Promise<number> 
 }
 
 /** The pattern dict from --pattern-dict, --arch, or chosen for the model; with a reason for the log. */
-async function choosePatternDict(input: InputModel, dictFile: string | undefined, arch: string | undefined, castBf16: boolean): Promise<{ dict: PatternDict; reason: string }> {
-  const tensors = input.tensors.map((t) => ({ ...t, dtype: outputDtype(t, castBf16) }));
+async function choosePatternDict(input: InputModel, dictFile: string | undefined, arch: string | undefined): Promise<{ dict: PatternDict; reason: string }> {
+  // Chosen on names and shapes as if every float tensor were BF16, so that an F32 or F16 model gets
+  // its proper dict and then a clear not-bf16 error naming the tensor (unless --cast-bf16).
+  const tensors = input.tensors.map((t) => ({ ...t, dtype: t.dtype === 'F32' || t.dtype === 'F16' ? ('BF16' as const) : t.dtype }));
   if (dictFile !== undefined) return { dict: await readPatternDictFile(dictFile), reason: `from ${dictFile}` };
   if (arch === 'generic') return { dict: genericPatternDict(tensors), reason: 'generic dict built from tensor names' };
   if (arch !== undefined) return { dict: publishedPatternDict(arch as PublishedDictName), reason: `published ${arch} dict` };
