@@ -15,3 +15,46 @@ export { SafetensorsWriter, writeSafetensors } from './format/safetensors-writer
 export { SafetensorsModel, type SafetensorsModelOptions } from './format/safetensors-model.js';
 export { importLlama2c, readLlama2c, llama2cHfConfig, type ImportLlama2cOptions, type Llama2cHeader, type Llama2cModel } from './format/llama2c.js';
 export { resolveModelSource, parseHubRepoId, type ModelSource, type ModelSourceOptions } from './cli/model-source.js';
+export {
+  DF11_WRITE_VERSION,
+  compilePatternDict,
+  df11ConfigFromModelConfig,
+  df11ConfigToJson,
+  makeDf11Config,
+  parseDf11Config,
+  parsePatternDict,
+  patternDictToJson,
+  rejectLegacyConfig,
+  withDf11Config,
+  type Df11Config,
+  type PatternDict,
+  type PatternEntry,
+} from './format/df11-config.js';
+export { compileFullmatch } from './format/df11-regex.js';
+export { checkUnitTensors, DF11_FIELDS, type Df11UnitTensors, type UnitGeometry } from './format/df11-unit-tensors.js';
+export { planUnits, tiedWeightAliases, compareModulePaths, type PlannedAttr, type PlannedUnit, type TensorInfo, type UnitPlan } from './format/df11-units.js';
+export {
+  genericPatternDict,
+  publishedPatternDict,
+  selectPatternDict,
+  GENERIC_MIN_STANDALONE_NUMEL,
+  PUBLISHED_DICT_NAMES,
+  type PatternDictChoice,
+  type PublishedDictName,
+} from './format/pattern-dicts.js';
+export {
+  DF11_CHECKSUM_KEY_PREFIX,
+  checksumMetadataKey,
+  unitShardFileName,
+  unitTensorSources,
+  writeDf11ConfigFile,
+  writeDf11Directory,
+  writeDf11SingleFile,
+  writeRemainderFile,
+  writeTensorFile,
+  writeUnitShard,
+  type TensorSource,
+  type UnitToWrite,
+} from './format/df11-layout.js';
+export { openDf11Model, type Df11Model, type Df11UnitRef, type OpenDf11Options } from './format/df11-open.js';
+export { shapesFromConfig, shapesFromTensors, unitPieces, type UnitPiece } from './format/df11-pieces.js';
