@@ -148,3 +148,19 @@ test('the writer refuses an invalid unit and leaves no file', async (t) => {
   await assert.rejects(writeTensorFile(join(dir, 'x.safetensors'), [lying]), (e: unknown) => e instanceof Df11Error && e.code === 'shape-size-mismatch');
   assert.equal(existsSync(join(dir, 'x.safetensors')), false);
 });
+
+test('ComfyUI-native FLUX file without config: the published ComfyUI dict is recognised from the unit paths', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'flux-df11.safetensors');
+  const sizes = (k: number) => Array.from({ length: k }, () => 10);
+  await writeTensorFile(file, [
+    ...unitTensorSources('double_blocks.0', structuralUnit(100, 30, sizes(10))),
+    ...unitTensorSources('single_blocks.0', structuralUnit(30, 30, sizes(3))),
+    { name: 'img_in.weight', dtype: 'BF16', shape: [2, 2], data: new Uint8Array(8) },
+  ]);
+  const m = await openDf11Model(file);
+  assert.equal(m.configSource, 'published flux-comfyui');
+  assert.deepEqual(m.units.map((u) => [u.path, u.attrs.length]), [['double_blocks.0', 10], ['single_blocks.0', 3]]);
+  assert.deepEqual(m.others, ['img_in.weight']);
+  await m.close();
+});
