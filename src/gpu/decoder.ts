@@ -1,0 +1,261 @@
+// GpuDecoder: the host side of the WebGPU DF11 decoder. Upload units once, record their decode
+// dispatches into any command encoder (many units per encoder), read the kernel's error flags back
+// when convenient.
+import type { UnitContext } from '../codec/validate-unit.js';
+import type { Df11Unit } from '../codec/unit.js';
+import { Df11Error } from '../errors.js';
+import { outputEndBytes, planDispatches, PARAMS_SLOT_BYTES, type DispatchPlan } from './decode-plan.js';
+import {
+  createDecodeBindGroupLayout,
+  DECODE_KERNEL,
+  DecodePipelineCache,
+  DEFAULT_WORKGROUP_BYTES,
+  stageWordsFor,
+  type DecodeKernelSource,
+} from './decode-program.js';
+import { BUFFER_USAGE, destroyUnit, STATUS_BYTES, STATUS_NO_CHUNK, uploadUnit, type GpuUnit, type PlannedDecode } from './gpu-unit.js';
+
+export interface GpuDecoderOptions {
+  /** Upper bound on chunks per dispatch (default: as many as the limits allow). */
+  maxChunksPerDispatch?: number;
+  /** Workgroup memory the kernel may use (default: min(device limit, DEFAULT_WORKGROUP_BYTES)). */
+  workgroupStorageBytes?: number;
+  /** Kernel variant (dev/kernels); default src/gpu/kernels/decode.wgsl. */
+  kernel?: DecodeKernelSource;
+}
+
+/** Kernel status flags (decode.wgsl STATUS_*) and what they mean. */
+const STATUS_MESSAGES: ReadonlyArray<readonly [number, string]> = [
+  [1, 'a code of length 0'],
+  [2, 'a 5th LUT level'],
+  [4, 'codes per chunk differ from output_positions'],
+  [8, 'an output_positions range longer than a chunk can hold'],
+];
+const MAP_MODE_READ = 0x1;
+const STATUS_WORDS = STATUS_BYTES / 4;
+
+function describeStatus(flags: number, chunk: number): string {
+  const what = STATUS_MESSAGES.filter(([bit]) => (flags & bit) !== 0).map(([, m]) => m);
+  const where = chunk === STATUS_NO_CHUNK ? '' : ` (first at chunk ${chunk})`;
+  return `GPU decode found ${what.length > 0 ? what.join(', ') : `status ${flags}`}${where}`;
+}
+
+export class GpuDecoder {
+  private readonly units = new Set<GpuUnit>();
+  private destroyed = false;
+
+  private constructor(
+    readonly device: GPUDevice,
+    private readonly pipelines: DecodePipelineCache,
+    private readonly pipeline: GPUComputePipeline,
+    readonly kernel: DecodeKernelSource,
+    readonly stageWords: number,
+    private readonly maxChunksPerDispatch: number | undefined,
+  ) {}
+
+  /**
+   * Compiles the decode pipeline for `device`.
+   * @throws RangeError when the device's workgroup limits are below the kernel's needs.
+   */
+  static async create(device: GPUDevice, options: GpuDecoderOptions = {}): Promise<GpuDecoder> {
+    const kernel = options.kernel ?? DECODE_KERNEL;
+    const limit = device.limits.maxComputeWorkgroupStorageSize;
+    const bytes = Math.min(limit, options.workgroupStorageBytes ?? DEFAULT_WORKGROUP_BYTES);
+    const size = kernel.workgroupSize ?? 256;
+    if (size > device.limits.maxComputeInvocationsPerWorkgroup) {
+      throw new RangeError(`${kernel.name} needs ${size} invocations per workgroup; the device allows ${device.limits.maxComputeInvocationsPerWorkgroup}`);
+    }
+    const stageWords = stageWordsFor(kernel, bytes);
+    const cache = new DecodePipelineCache(device, createDecodeBindGroupLayout(device));
+    const pipeline = await cache.prepare(kernel, stageWords);
+    return new GpuDecoder(device, cache, pipeline, kernel, stageWords, options.maxChunksPerDispatch);
+  }
+
+  /**
+   * Validates `unit` structurally and copies its tensors to the GPU.
+   * @throws Df11Error 'unit-invalid' (validation), 'gpu-limit' (a tensor larger than maxBufferSize).
+   */
+  upload(unit: Df11Unit, context: UnitContext = {}): GpuUnit {
+    this.assertLive();
+    const u = uploadUnit(this.device, unit, context);
+    this.units.add(u);
+    return u;
+  }
+
+  /** Frees a unit's buffers. */
+  release(unit: GpuUnit): void {
+    this.units.delete(unit);
+    destroyUnit(unit);
+  }
+
+  /** The dispatches of `unit` for output at `outOffsetBytes`, planned once per offset. */
+  private planned(unit: GpuUnit, outOffsetBytes: number): PlannedDecode {
+    let p = unit.plans.get(outOffsetBytes);
+    if (!p) {
+      const limits = this.device.limits;
+      const dispatches = planDispatches(
+        unit.geometry,
+        {
+          maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+          minStorageBufferOffsetAlignment: limits.minStorageBufferOffsetAlignment,
+          maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+          ...(this.maxChunksPerDispatch === undefined ? {} : { maxChunksPerDispatch: this.maxChunksPerDispatch }),
+        },
+        outOffsetBytes,
+      );
+      const params = this.device.createBuffer({
+        label: `${unit.context.tensor ?? 'unit'}.params@${outOffsetBytes}`,
+        size: PARAMS_SLOT_BYTES * dispatches.length,
+        usage: BUFFER_USAGE.UNIFORM | BUFFER_USAGE.COPY_DST,
+        mappedAtCreation: true,
+      });
+      const words = new Uint32Array(params.getMappedRange());
+      dispatches.forEach((d, i) => words.set(d.params, (i * PARAMS_SLOT_BYTES) / 4));
+      params.unmap();
+      p = { outOffsetBytes, dispatches, params, bindGroups: new WeakMap() };
+      unit.plans.set(outOffsetBytes, p);
+    }
+    return p;
+  }
+
+  private bindGroups(unit: GpuUnit, plan: PlannedDecode, out: GPUBuffer): GPUBindGroup[] {
+    let groups = plan.bindGroups.get(out);
+    if (!groups) {
+      const b = unit.buffers;
+      const layout = this.pipelines.bindGroupLayout;
+      groups = plan.dispatches.map((d: DispatchPlan, i: number) =>
+        this.device.createBindGroup({
+          label: `${unit.context.tensor ?? 'unit'}.decode[${i}]`,
+          layout,
+          entries: [
+            { binding: 0, resource: { buffer: plan.params, offset: i * PARAMS_SLOT_BYTES, size: PARAMS_SLOT_BYTES } },
+            { binding: 1, resource: { buffer: b.luts } },
+            { binding: 2, resource: { buffer: b.enc, offset: d.enc.offset, size: d.enc.size } },
+            { binding: 3, resource: { buffer: b.gaps, offset: d.gaps.offset, size: d.gaps.size } },
+            { binding: 4, resource: { buffer: b.op } },
+            { binding: 5, resource: { buffer: b.sm, offset: d.sm.offset, size: d.sm.size } },
+            { binding: 6, resource: { buffer: out, offset: d.out.offset, size: d.out.size } },
+            { binding: 7, resource: { buffer: b.status } },
+          ],
+        }),
+      );
+      plan.bindGroups.set(out, groups);
+    }
+    return groups;
+  }
+
+  private checkTarget(unit: GpuUnit, out: GPUBuffer, outOffsetBytes: number): void {
+    this.assertLive();
+    if (unit.destroyed || !this.units.has(unit)) throw new RangeError('the unit was released or belongs to another decoder');
+    if (!Number.isSafeInteger(outOffsetBytes) || outOffsetBytes < 0 || outOffsetBytes % 2 !== 0) {
+      throw new RangeError(`output offset ${outOffsetBytes} is not a non-negative multiple of 2`);
+    }
+    const end = outputEndBytes(unit.elements, outOffsetBytes);
+    if (out.size < end) throw new RangeError(`output buffer of ${out.size} bytes; the unit needs bytes up to ${end}`);
+    if ((out.usage & BUFFER_USAGE.STORAGE) === 0) throw new RangeError('output buffer lacks STORAGE usage');
+  }
+
+  /**
+   * Records the unit's dispatches into an open compute pass. Writes BF16 element i at byte
+   * `outOffsetBytes + 2i` (offset even); when the unit's first or last element shares a 4-byte word
+   * with other data, that other half is kept. Nothing outside [outOffsetBytes & ~3, align4(end)) is
+   * written. Errors in the data are flagged on the GPU: see checkErrors().
+   */
+  decodeInPass(pass: GPUComputePassEncoder, unit: GpuUnit, out: GPUBuffer, outOffsetBytes = 0): void {
+    this.checkTarget(unit, out, outOffsetBytes);
+    const plan = this.planned(unit, outOffsetBytes);
+    const groups = this.bindGroups(unit, plan, out);
+    pass.setPipeline(this.pipeline);
+    plan.dispatches.forEach((d, i) => {
+      pass.setBindGroup(0, groups[i]!);
+      pass.dispatchWorkgroups(d.chunkCount);
+    });
+    unit.pendingCheck = true;
+  }
+
+  /** Records the unit's decode as one compute pass of `encoder`. See decodeInPass. */
+  decodeInto(encoder: GPUCommandEncoder, unit: GpuUnit, out: GPUBuffer, outOffsetBytes = 0): void {
+    this.checkTarget(unit, out, outOffsetBytes);
+    const pass = encoder.beginComputePass({ label: `decode ${unit.context.tensor ?? 'unit'}` });
+    this.decodeInPass(pass, unit, out, outOffsetBytes);
+    pass.end();
+  }
+
+  /** Number of dispatches decodeInto records for the unit at `outOffsetBytes`. */
+  dispatchCount(unit: GpuUnit, outOffsetBytes = 0): number {
+    return this.planned(unit, outOffsetBytes).dispatches.length;
+  }
+
+  /**
+   * Decodes the unit and reads the N BF16 values back (for tests and tools).
+   * @throws Df11Error 'gpu-decode-error' when the kernel flagged corrupt data.
+   */
+  async decode(unit: GpuUnit): Promise<Uint16Array> {
+    const size = outputEndBytes(unit.elements, 0);
+    const out = this.device.createBuffer({ label: 'df11-decode-out', size, usage: BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_SRC });
+    const readback = this.device.createBuffer({ label: 'df11-decode-readback', size, usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST });
+    try {
+      const encoder = this.device.createCommandEncoder();
+      this.decodeInto(encoder, unit, out, 0);
+      encoder.copyBufferToBuffer(out, 0, readback, 0, size);
+      this.device.queue.submit([encoder.finish()]);
+      await this.checkUnits([unit]);
+      await readback.mapAsync(MAP_MODE_READ);
+      const values = new Uint16Array(readback.getMappedRange(), 0, unit.elements).slice();
+      readback.unmap();
+      return values;
+    } finally {
+      out.destroy();
+      readback.destroy();
+    }
+  }
+
+  /**
+   * Reads the status of every unit decoded since the last check and clears it.
+   * @throws Df11Error 'gpu-decode-error' naming the first unit whose decode flagged corrupt data.
+   */
+  async checkErrors(): Promise<void> {
+    this.assertLive();
+    await this.checkUnits([...this.units].filter((u) => u.pendingCheck));
+  }
+
+  private async checkUnits(units: GpuUnit[]): Promise<void> {
+    if (units.length === 0) return;
+    const readback = this.device.createBuffer({
+      label: 'df11-status-readback',
+      size: STATUS_BYTES * units.length,
+      usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST,
+    });
+    try {
+      const encoder = this.device.createCommandEncoder();
+      units.forEach((u, i) => encoder.copyBufferToBuffer(u.buffers.status, 0, readback, i * STATUS_BYTES, STATUS_BYTES));
+      this.device.queue.submit([encoder.finish()]);
+      await readback.mapAsync(MAP_MODE_READ);
+      const words = new Uint32Array(readback.getMappedRange()).slice();
+      readback.unmap();
+      let failure: Df11Error | undefined;
+      units.forEach((u, i) => {
+        u.pendingCheck = false;
+        const flags = words[i * STATUS_WORDS]!;
+        if (flags === 0) return;
+        this.device.queue.writeBuffer(u.buffers.status, 0, new Uint32Array([0, STATUS_NO_CHUNK, 0, 0]));
+        failure ??= new Df11Error('gpu-decode-error', describeStatus(flags, words[i * STATUS_WORDS + 1]!), u.context);
+      });
+      if (failure) throw failure;
+    } finally {
+      readback.destroy();
+    }
+  }
+
+  /** Frees every unit and the decoder's buffers; the device stays usable. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const u of this.units) destroyUnit(u);
+    this.units.clear();
+  }
+
+  private assertLive(): void {
+    if (this.destroyed) throw new Error('GpuDecoder was destroyed');
+  }
+}
