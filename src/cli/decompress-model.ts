@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto';
 import { Df11Error } from '../errors.js';
 import { DF11_CONFIG_KEY } from '../format/df11-config.js';
 import { DF11_CONFIG_FILE, DF11_DIFFUSERS_REMAINDER_FILE, DF11_REMAINDER_FILE, writeTensorFile, type TensorSource } from '../format/df11-layout.js';
-import { openDf11Model, type Df11Model, type Df11UnitRef } from '../format/df11-open.js';
+import type { Df11Model, Df11UnitRef } from '../format/df11-open.js';
+import { openDf11ForCli } from './open-df11.js';
 import { shapesFromConfig, unitPieces, type UnitPiece } from '../format/df11-pieces.js';
 import { INDEX_FILE_SUFFIX } from '../format/safetensors-index.js';
 import { AtomicOutputDir } from './atomic-dir.js';
@@ -72,7 +73,7 @@ interface OutTensor {
  */
 export async function decompressModel(options: DecompressOptions): Promise<DecompressSummary> {
   const started = Date.now();
-  const model = await openDf11Model(options.inputDir);
+  const model = await openDf11ForCli(options.inputDir);
   const decoder = createUnitDecoder(options.threads);
   let out: AtomicOutputDir | undefined;
   try {

@@ -1,6 +1,7 @@
 // `df11 inspect`: what a DF11 model holds, unit by unit, and its compression ratio. Reads headers and
 // the small index tensors only (no decoding); structural checks of §10 items 1-5 and 8 run on open.
-import { openDf11Model, type Df11Model } from '../format/df11-open.js';
+import type { Df11Model } from '../format/df11-open.js';
+import { openDf11ForCli } from './open-df11.js';
 import { DF11_FIELDS } from '../format/df11-unit-tensors.js';
 import { flagOption, positional } from './args.js';
 import { EXIT_OK, type CliCommand, type CliContext, type CommandArgs } from './command.js';
@@ -77,7 +78,7 @@ DF11 bytes / BF16 bytes. Nothing is decoded (use df11 verify for that).`,
 
 async function runInspect(args: CommandArgs, ctx: CliContext): Promise<number> {
   const dir = positional(args, 0, '<df11-dir>');
-  const model = await openDf11Model(dir);
+  const model = await openDf11ForCli(dir);
   try {
     const report = await inspectModel(model);
     ctx.stdout.write(flagOption(args, 'json') ? JSON.stringify(report, null, JSON_INDENT) + '\n' : formatReport(report));

@@ -5,7 +5,8 @@
 // Failures are collected per unit (file and unit named) rather than stopping at the first.
 import { createHash } from 'node:crypto';
 import { Df11Error } from '../errors.js';
-import { openDf11Model, type Df11Model, type Df11UnitRef } from '../format/df11-open.js';
+import type { Df11Model, Df11UnitRef } from '../format/df11-open.js';
+import { openDf11ForCli } from './open-df11.js';
 import { f32ToBf16 } from '../format/float.js';
 import { openInputModel, type InputModel } from './model-input.js';
 import type { Progress } from './progress.js';
@@ -52,7 +53,7 @@ export interface VerifySummary {
 /** Verifies a DF11 model (see the file header). Throws only when the model cannot be opened at all. */
 export async function verifyModel(options: VerifyOptions): Promise<VerifySummary> {
   const started = Date.now();
-  const model = await openDf11Model(options.path);
+  const model = await openDf11ForCli(options.path);
   let original: InputModel | undefined;
   const decoder = createUnitDecoder(options.threads);
   const failures: VerifyFailure[] = [];
