@@ -71,6 +71,7 @@ function splitsOf(sizes: readonly number[]): number[] {
 }
 
 function encodeWithSplits(pieces: readonly Uint16Array[], splits: number[]): Df11Unit {
+  if (pieces.every((p) => p.length === 0)) throw new Df11Error('unit-invalid', 'a unit needs at least one element');
   const hist = new Float64Array(EXPONENT_VALUES);
   for (const p of pieces) exponentHistogram(p, hist);
   const code = buildHuffmanCode(hist);
