@@ -27,6 +27,7 @@ export const PARAMS_WORDS = 12;
 /** The sizes a plan needs from a validated unit. */
 export interface PlanGeometry {
   elements: number;
+  streamBytes: number;
   chunks: number;
   decodeRows: number;
   /** Stored output_positions entries: K or K+1. */
@@ -140,7 +141,7 @@ export function planDispatches(g: PlanGeometry, limits: PlanLimits, outOffsetByt
       w.gaps.offset,
       w.sm.offset,
       h + w.first - w.out.offset / 2,
-      0,
+      g.streamBytes,
     ]);
     plans.push({ firstChunk: c0, chunkCount: c1 - c0, enc: w.enc, gaps: w.gaps, sm: w.sm, out: w.out, params });
     c0 = c1;

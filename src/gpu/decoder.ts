@@ -30,6 +30,8 @@ const STATUS_MESSAGES: ReadonlyArray<readonly [number, string]> = [
   [2, 'a 5th LUT level'],
   [4, 'codes per chunk differ from output_positions'],
   [8, 'an output_positions range longer than a chunk can hold'],
+  [16, 'a stream length that differs from encoded_exponent (ceil(S/8) != B)'],
+  [32, 'gaps that disagree with the code boundaries'],
 ];
 const MAP_MODE_READ = 0x1;
 const STATUS_WORDS = STATUS_BYTES / 4;

@@ -99,6 +99,7 @@ export function uploadUnit(device: GPUDevice, unit: Df11Unit, context: UnitConte
     context,
     geometry: {
       elements: geo.elements,
+      streamBytes: geo.streamBytes,
       chunks: geo.chunks,
       decodeRows: geo.decodeRows,
       opEntries: unit.outputPositions.length / 4,

@@ -39,7 +39,7 @@ struct Params {
   gap_byte_base: u32,   // global gaps byte at byte 0 of `gaps`
   sm_byte_base: u32,    // global sign_mantissa byte at byte 0 of `sm`
   out_half_first: u32,  // half-word of `out` that receives element first_element
-  pad: u32,
+  stream_bytes: u32,    // B
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -60,11 +60,15 @@ const ROW_BYTES: u32 = 256u;
 const FIRST_POINTER: u32 = 240u;
 const WINDOWS_PER_CHUNK: u32 = 512u;
 const WORDS_PER_CHUNK: u32 = 1024u;
+const CHUNK_BYTES: u32 = 4096u;
 const MAX_CHUNK_ELEMENTS: u32 = 32768u; // a code has at least 1 bit
 const STATUS_ZERO_LENGTH: u32 = 1u;
 const STATUS_FIFTH_LEVEL: u32 = 2u;
 const STATUS_COUNT_MISMATCH: u32 = 4u;
 const STATUS_BAD_RANGE: u32 = 8u;
+const STATUS_STREAM_LENGTH: u32 = 16u;
+const STATUS_GAP_MISMATCH: u32 = 32u;
+const NO_LIMIT: u32 = 0xffffffffu;
 
 var<workgroup> lut: array<u32, LUT_WORDS>;
 var<workgroup> scan: array<u32, WG>;
@@ -160,13 +164,16 @@ fn store_word(w: u32, v: u32, e_lo: i32, w_start: u32, w_end: u32) {
 
 /** Result of walking an invocation's 128 stream bits. */
 struct Walk {
-  count: u32,
-  error: u32,
+  count: u32,       // codes walked
+  error: u32,       // STATUS_* of the code that failed, or 0
+  end: u32,         // bit (from the invocation's first bit) after the last code walked
+  mid: u32,         // first code start at or after bit 64, minus 64 (window 2j+1's gap)
+  mid_count: u32,   // codes before that one
 }
 
 /**
- * Walks the codes starting in [g, 128) of the five big-endian words q0..q4. With `store`, ORs the
- * exponent of code k into the stage at half h0 + k for halves in [lo, lo + 4*STAGE_WORDS), k < limit.
+ * Walks at most `limit` codes starting in [g, 128) of the five big-endian words w0..w4. With `store`,
+ * ORs the exponent of code k into the stage at half h0 + k for halves in [lo, lo + 4*STAGE_WORDS).
  */
 fn walk(w0: u32, w1: u32, w2: u32, w3: u32, w4: u32, g: u32, store: bool, h0: u32, limit: u32, lo: u32) -> Walk {
   var q0 = w0;
@@ -176,18 +183,23 @@ fn walk(w0: u32, w1: u32, w2: u32, w3: u32, w4: u32, g: u32, store: bool, h0: u3
   var r = g;
   var count = 0u;
   var error = 0u;
+  var mid = 0u;
+  var mid_count = 0u;
+  var done = false;
   let hi = lo + STAGE_WORDS * 4u;
-  for (var k = 0u; k < 4u; k++) {
-    while (r < 32u && error == 0u) {
+  var k = 0u;
+  for (; k < 4u; k++) {
+    while (r < 32u) {
+      if (count >= limit) { done = true; break; }
       let d = decode_symbol(bits_at(q0, q1, r));
       if (d.y == 0u) {
         error = symbol_error(d.x);
+        done = true;
         break;
       }
       if (store) {
-        if (count >= limit) { break; }
         let h = h0 + count;
-        if (h >= hi) { break; }
+        if (h >= hi) { done = true; break; }
         if (h >= lo) {
           atomicOr(&stage[(h - lo) >> 2u], d.x << ((h & 3u) * 8u));
         }
@@ -195,14 +207,18 @@ fn walk(w0: u32, w1: u32, w2: u32, w3: u32, w4: u32, g: u32, store: bool, h0: u3
       r += d.y;
       count += 1u;
     }
-    if (error != 0u || (store && r < 32u)) { break; }
+    if (done) { break; }
     r -= 32u;
+    if (k == 1u) {
+      mid = r;
+      mid_count = count;
+    }
     q0 = q1;
     q1 = q2;
     q2 = q3;
     q3 = w4;
   }
-  return Walk(count, error);
+  return Walk(count, error, 32u * k + r, mid, mid_count);
 }
 
 @compute @workgroup_size(WG)
@@ -229,7 +245,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let w2 = enc_word(base + 2u);
   let w3 = enc_word(base + 3u);
   let w4 = enc_word(base + 4u);
-  let first_walk = walk(w0, w1, w2, w3, w4, g, false, 0u, 0u, 0u);
+  let first_walk = walk(w0, w1, w2, w3, w4, g, false, 0u, NO_LIMIT, 0u);
   let count = first_walk.count;
 
   // Exclusive scan of the counts (Hillis-Steele over the workgroup).
@@ -246,7 +262,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let before = scan[lid] - count;
   // A failed code is an error only if it is one of the chunk's elements: the last chunk's windows past
   // the stream's end decode zero bits and may reach EOF-owned or unused LUT entries (§13.3).
-  if (first_walk.error != 0u && s + before + count < t) { flag(first_walk.error, b); }
+  let my_e = s + before;
+  if (first_walk.error != 0u && my_e + count < t) { flag(first_walk.error, b); }
+  // Gaps must agree with the walk wherever the code there is an element: window 2j+1's first code, and
+  // the next invocation's (or next chunk's) first code.
+  let n = params.elements;
+  if (b == 0u && lid == 0u && g != 0u) { flag(STATUS_GAP_MISMATCH, b); } // the stream starts at bit 0
+  if (first_walk.error == 0u) {
+    let t_win = b * WINDOWS_PER_CHUNK + 2u * lid;
+    if (my_e + first_walk.mid_count < n && first_walk.mid != gap_at(t_win + 1u)) { flag(STATUS_GAP_MISMATCH, b); }
+    if (my_e + count < n && first_walk.end != 128u + gap_at(t_win + 2u)) { flag(STATUS_GAP_MISMATCH, b); }
+  }
+  // The last element's code must end in the stream's last byte (§5: ceil(S/8) = B).
+  if (t == n && my_e < n && my_e + count >= n) {
+    let last = walk(w0, w1, w2, w3, w4, g, false, 0u, n - my_e, 0u);
+    let end_byte = b * CHUNK_BYTES + 16u * lid + (last.end + 7u) / 8u;
+    if (last.error == 0u && end_byte != params.stream_bytes) { flag(STATUS_STREAM_LENGTH, b); }
+  }
   let is_last = b + 1u == params.total_chunks;
   if ((is_last && total < t - s) || (!is_last && total != t - s)) {
     if (lid == 0u) { flag(STATUS_COUNT_MISMATCH, b); }
@@ -264,7 +296,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let rounds = (2u * w_end - hb + cap - 1u) / cap;
 
   // This invocation's elements: [my_e, my_e + mine), halves from my_h.
-  let my_e = s + before;
   let mine = select(0u, min(count, t - my_e), my_e < t);
   let my_h = hs + before;
 

@@ -1,0 +1,64 @@
+// rt-argmax: greedy decoding on the GPU. result[0] = the index of the largest logit (the lowest
+// such index on ties, as llama2.c's first-max scan); result[1] = its f32 bits. NaNs never win; if no
+// logit exceeds -infinity, result[0] = 0xffffffff (the host reports it).
+//
+// Bindings (group 0):
+//   0 params  uniform        Params: n (logits)
+//   1 logits  storage read   f32 [n]
+//   2 result  storage rw     u32 [2]
+//
+// Workgroup: one workgroup of WG invocations; dispatch (1). Invocation i scans i, i + WG, ... in
+// increasing order keeping the first strict maximum; the WG candidates are merged by a fixed binary
+// tree preferring the larger value, then the lower index. Deterministic.
+
+struct Params {
+  n: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read_write> result: array<u32, 2>;
+
+override WG: u32 = 256u;
+
+const NEG_INF_BITS: u32 = 0xff800000u;
+const NO_INDEX: u32 = 0xffffffffu;
+
+var<workgroup> best_value: array<f32, WG>;
+var<workgroup> best_index: array<u32, WG>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  var bv = bitcast<f32>(NEG_INF_BITS);
+  var bi = NO_INDEX;
+  for (var i = lid; i < params.n; i += WG) {
+    let v = logits[i];
+    if (v > bv) {
+      bv = v;
+      bi = i;
+    }
+  }
+  best_value[lid] = bv;
+  best_index[lid] = bi;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      let ov = best_value[lid + s];
+      let oi = best_index[lid + s];
+      let cv = best_value[lid];
+      let ci = best_index[lid];
+      if (ov > cv || (ov == cv && oi < ci)) {
+        best_value[lid] = ov;
+        best_index[lid] = oi;
+      }
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    result[0] = best_index[0];
+    result[1] = bitcast<u32>(best_value[0]);
+  }
+}
