@@ -110,6 +110,7 @@ async function runCompress(args: CommandArgs, ctx: CliContext): Promise<number> 
         `compressed ${summary.units} units (${summary.weights} weights) in ${summary.seconds.toFixed(1)} s with ${summary.threads} thread(s)`,
         `units: ${formatBytes(summary.bf16Bytes)} BF16 -> ${formatBytes(summary.df11Bytes)} DF11: ratio ${ratio.toFixed(2)} %, ${bitsPerWeight(summary).toFixed(3)} bits/weight`,
         `copied unchanged: ${summary.copiedTensors} tensors, ${formatBytes(summary.copiedBytes)}`,
+        ...summary.tied.map((t) => `tied weight stored as its own unit, as the reference compressor does: ${t}`),
         `output: ${outDir} (${formatBytes(summary.outputBytes)})${castBf16 ? ' (lossless with respect to the BF16 cast of F32 tensors)' : ''}`,
         '',
       ].join('\n'),

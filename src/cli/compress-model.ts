@@ -23,13 +23,13 @@ import {
   writeTensorFile,
   type TensorSource,
 } from '../format/df11-layout.js';
-import { planUnits, type PlannedUnit, type UnitPlan } from '../format/df11-units.js';
+import { planUnits, tiedWeightAliases, type PlannedUnit, type UnitPlan } from '../format/df11-units.js';
 import { SafetensorsReader } from '../format/safetensors-reader.js';
 import { AtomicOutputDir } from './atomic-dir.js';
 import type { InputModel } from './model-input.js';
 import type { Progress } from './progress.js';
 import { copySource, COPY_CHUNK_BYTES, outputDtype, readUnitBf16 } from './tensor-data.js';
-import { encodeShapes, PT_FORMAT_METADATA, shapesMetadataKey } from './unit-metadata.js';
+import { encodeShapes, PT_FORMAT_METADATA, shapesMetadataKey, tiedMetadataKey } from './unit-metadata.js';
 
 /** Peak memory per in-flight unit, as a multiple of its BF16 bytes (input, worker scratch, output). */
 export const UNIT_MEMORY_FACTOR = 2.5;
@@ -87,14 +87,21 @@ export interface CompressSummary {
   outputBytes: number;
   /** The largest unit's BF16 bytes (sets the memory bound). */
   largestUnitBytes: number;
+  /** Tied aliases compressed as their own unit, as `alias -> source` (e.g. lm_head.weight -> model.embed_tokens.weight). */
+  tied: string[];
   threads: number;
   seconds: number;
 }
 
-/** Plans units for `input` with `dict` (F32 weights count as BF16 when casting). */
+/**
+ * Plans units for `input` with `dict` (F32 weights count as BF16 when casting). A tied `lm_head`
+ * (config `tie_word_embeddings`, no `lm_head.weight` in the checkpoint) becomes its own unit when the
+ * dict names it, as the reference compressor does (its loader needs it; df11-units.ts).
+ */
 export function planCompression(input: InputModel, dict: PatternDict, castBf16: boolean): UnitPlan {
   const tensors = input.tensors.map((t) => ({ ...t, dtype: outputDtype(t, castBf16) }));
-  return planUnits(tensors, dict, { file: input.path });
+  const aliases = tiedWeightAliases(input.config, tensors.map((t) => t.name));
+  return planUnits(tensors, dict, { file: input.path, aliases });
 }
 
 /**
@@ -132,6 +139,11 @@ export async function compressModel(options: CompressOptions): Promise<CompressS
       const sources = unitTensorSources(u.path, unit, file);
       const metadata: Record<string, string> = { ...PT_FORMAT_METADATA, [shapesMetadataKey(u.path)]: encodeShapes(u.attrs.map((a) => a.shape)) };
       if (sha256 !== undefined) metadata[checksumMetadataKey(u.path)] = sha256;
+      for (const a of u.attrs) {
+        if (a.source === a.tensor) continue;
+        metadata[tiedMetadataKey(a.tensor)] = a.source;
+        summary.tied.push(`${a.tensor} -> ${a.source}`);
+      }
       await writeTensorFile(file, [...sources, ...u.extraTensors.map((n) => copySource(input.model, n, castBf16))], metadata);
       shardFiles.set(u.path, file);
       summary.units++;
@@ -211,7 +223,7 @@ function checkAborted(signal: AbortSignal | undefined): void {
 }
 
 function emptySummary(threads: number): CompressSummary {
-  return { units: 0, weights: 0, bf16Bytes: 0, df11Bytes: 0, copiedTensors: 0, copiedBytes: 0, outputBytes: 0, largestUnitBytes: 0, threads, seconds: 0 };
+  return { units: 0, weights: 0, bf16Bytes: 0, df11Bytes: 0, copiedTensors: 0, copiedBytes: 0, outputBytes: 0, largestUnitBytes: 0, tied: [], threads, seconds: 0 };
 }
 
 function byteLengthOf(t: TensorSource): number {

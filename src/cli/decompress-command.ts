@@ -47,9 +47,10 @@ async function runDecompress(args: CommandArgs, ctx: CliContext): Promise<number
     progress.finish();
   }
   const shapes = s.configShapes > 0 ? `; shapes of ${s.configShapes} unit(s) from config.json` : '';
+  const tied = s.tied > 0 ? `; ${s.tied} tied alias(es) such as lm_head.weight left out (re-tied on load)` : '';
   ctx.stdout.write(
     [
-      `decompressed ${s.units} units (${s.weights} weights) in ${s.seconds.toFixed(1)} s; ${s.checksums} checksum(s) matched${shapes}`,
+      `decompressed ${s.units} units (${s.weights} weights) in ${s.seconds.toFixed(1)} s; ${s.checksums} checksum(s) matched${shapes}${tied}`,
       `output: ${outDir}: ${s.tensors} tensors, ${formatBytes(s.bytes)} in ${s.files.length} file(s)`,
       '',
     ].join('\n'),

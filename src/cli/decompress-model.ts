@@ -21,6 +21,7 @@ import { COMPANION_FILES } from './compress-model.js';
 import type { Progress } from './progress.js';
 import { COPY_CHUNK_BYTES } from './tensor-data.js';
 import { createUnitDecoder, type UnitDecoder } from './unit-decoder.js';
+import { tiedSourceOf } from './tied-weights.js';
 import { parseShapes, PT_FORMAT_METADATA, shapesMetadataKey } from './unit-metadata.js';
 
 /** Largest output shard before the model is split (as transformers' default max_shard_size). */
@@ -53,6 +54,8 @@ export interface DecompressSummary {
   checksums: number;
   /** Units whose shapes came from config.json (no df11.shapes metadata). */
   configShapes: number;
+  /** Tied aliases (e.g. lm_head.weight) stored as units but not restored. */
+  tied: number;
   seconds: number;
 }
 
@@ -77,7 +80,7 @@ export async function decompressModel(options: DecompressOptions): Promise<Decom
   const decoder = createUnitDecoder(options.threads);
   let out: AtomicOutputDir | undefined;
   try {
-    const { tensors, configShapes } = planOutput(model);
+    const { tensors, configShapes, tied } = planOutput(model);
     const total = tensors.reduce((s, t) => s + t.bytes, 0);
     options.progress?.setTotal(total);
     out = await AtomicOutputDir.create(options.outDir, { overwrite: options.overwrite, protect: [options.inputDir] });
@@ -130,6 +133,7 @@ export async function decompressModel(options: DecompressOptions): Promise<Decom
       files: names,
       checksums,
       configShapes,
+      tied,
       seconds: (Date.now() - started) / 1000,
     };
   } catch (e) {
@@ -146,26 +150,36 @@ export async function decompressModel(options: DecompressOptions): Promise<Decom
  * The output tensors: each unit's pieces (with shapes) then its extra tensors, unit by unit, then
  * every other tensor. Throws duplicate-tensor when a restored weight is also stored uncompressed.
  */
-function planOutput(model: Df11Model): { tensors: OutTensor[]; configShapes: number } {
-  const tensors: OutTensor[] = [];
+function planOutput(model: Df11Model): { tensors: OutTensor[]; configShapes: number; tied: number } {
+  let tensors: OutTensor[] = [];
   let configShapes = 0;
   const copy = (name: string): OutTensor => {
     const e = model.entry(name);
     return { name, dtype: e.dtype, shape: [...e.shape], bytes: e.end - e.start };
   };
+  const aliases = new Map<string, string>();
   for (const u of model.units) {
     const { pieces, fromConfig } = piecesOf(model, u);
     if (fromConfig) configShapes++;
-    for (const p of pieces) tensors.push({ name: p.tensor, dtype: 'BF16', shape: p.shape, bytes: p.numel * BF16_BYTES, unit: u, piece: p });
+    for (const p of pieces) {
+      tensors.push({ name: p.tensor, dtype: 'BF16', shape: p.shape, bytes: p.numel * BF16_BYTES, unit: u, piece: p });
+      const source = tiedSourceOf(model, u, p.tensor);
+      if (source !== undefined) aliases.set(p.tensor, source);
+    }
     for (const n of u.extraTensors) tensors.push(copy(n));
   }
   for (const n of model.others) tensors.push(copy(n));
+  // a tied alias is left out when the tensor it aliases is restored too (the checkpoint never held it)
+  const names = new Set(tensors.map((t) => t.name));
+  const before = tensors.length;
+  tensors = tensors.filter((t) => !(aliases.has(t.name) && names.has(aliases.get(t.name)!)));
+  const tied = before - tensors.length;
   const seen = new Set<string>();
   for (const t of tensors) {
     if (seen.has(t.name)) throw new Df11Error('duplicate-tensor', 'a restored unit weight is also stored uncompressed', { file: model.path, tensor: t.name });
     seen.add(t.name);
   }
-  return { tensors, configShapes };
+  return { tensors, configShapes, tied };
 }
 
 /** A unit's pieces: shapes from its `df11.shapes.*` metadata, else from config.json (§9). */

@@ -25,19 +25,20 @@ export async function readUnitBf16(model: SafetensorsModel, unit: PlannedUnit, c
   const out = new Uint16Array(unit.numel);
   let at = 0;
   for (const a of unit.attrs) {
-    const entry = model.entry(a.tensor);
+    const name = a.source; // the tensor holding the data (differs from a.tensor for a tied alias)
+    const entry = model.entry(name);
     const target = out.subarray(at, at + a.numel);
     if (entry.dtype === 'BF16') {
-      await model.reader(a.tensor).readRangeInto(a.tensor, 0, new Uint8Array(target.buffer, target.byteOffset, target.byteLength));
+      await model.reader(name).readRangeInto(name, 0, new Uint8Array(target.buffer, target.byteOffset, target.byteLength));
     } else if (entry.dtype === 'F32' && castBf16) {
       let k = 0;
-      for await (const chunk of model.reader(a.tensor).stream(a.tensor, COPY_CHUNK_BYTES)) {
+      for await (const chunk of model.reader(name).stream(name, COPY_CHUNK_BYTES)) {
         const f32 = new Float32Array(chunk.buffer, chunk.byteOffset, chunk.byteLength / F32_BYTES);
         f32ToBf16(f32, target.subarray(k, k + f32.length));
         k += f32.length;
       }
     } else {
-      throw new Df11Error('not-bf16', `unit ${unit.path} needs BF16 weights but this one is ${entry.dtype}`, { file: entry.file, tensor: a.tensor });
+      throw new Df11Error('not-bf16', `unit ${unit.path} needs BF16 weights but this one is ${entry.dtype}`, { file: entry.file, tensor: name });
     }
     at += a.numel;
   }

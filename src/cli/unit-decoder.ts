@@ -1,7 +1,7 @@
 // The CPU decoder the CLI uses for decompress and verify: validates a unit's structure (§10 items
-// 2-8) and decodes it with the chunk-parallel decoder, which also checks item 9 (per-chunk counts,
-// window gaps, stream length), naming the file and unit in every error.
-import { decodeChunked } from '../codec/decode-chunked.js';
+// 2-8), then decodes it with the chunk-parallel decoder on a pool of worker threads, which also
+// checks item 9 (per-chunk counts, window gaps, stream length). Errors name the file and unit.
+import { DecodePool } from '../codec/decode-parallel.js';
 import type { Df11Unit } from '../codec/unit.js';
 import { validateUnit } from '../codec/validate-unit.js';
 import { Df11Error } from '../errors.js';
@@ -12,18 +12,19 @@ export interface UnitDecoder {
   close(): Promise<void>;
 }
 
-/** A decoder using up to `threads` threads. */
+/** A decoder splitting each unit's chunks over `threads` worker threads. */
 export function createUnitDecoder(threads: number): UnitDecoder {
-  void threads;
+  const pool = new DecodePool({ threads });
   return {
     async decode(unit, path, file) {
+      const context = { file, tensor: path };
       try {
-        validateUnit(unit, { file, tensor: path });
-        return decodeChunked(unit);
+        validateUnit(unit, context);
+        return await pool.decode(unit, context);
       } catch (e) {
-        throw e instanceof Df11Error ? e.withContext({ file, tensor: path }) : e;
+        throw e instanceof Df11Error ? e.withContext(context) : e;
       }
     },
-    async close() {},
+    close: () => pool.close(),
   };
 }

@@ -12,6 +12,7 @@ import { openInputModel, type InputModel } from './model-input.js';
 import type { Progress } from './progress.js';
 import { COPY_CHUNK_BYTES } from './tensor-data.js';
 import { createUnitDecoder } from './unit-decoder.js';
+import { tiedSourceOf } from './tied-weights.js';
 import { parseShapes, shapesMetadataKey } from './unit-metadata.js';
 
 const BF16_BYTES = 2;
@@ -129,24 +130,30 @@ async function compareUnit(model: Df11Model, u: Df11UnitRef, bf16: Uint16Array, 
   for (let i = 0; i < attrs.length; i++) {
     const name = attrs[i] === '' ? `${u.path}.weight` : `${u.path}.${attrs[i]}.weight`;
     covered.add(name);
+    let origName = name;
     if (!original.model.has(name)) {
-      unitFail(`piece ${i} restores ${name}, which the original model lacks`);
-      continue;
+      const source = tiedSourceOf(model, u, name);
+      if (source === undefined || !original.model.has(source)) {
+        unitFail(`piece ${i} restores ${name}, which the original model lacks`);
+        continue;
+      }
+      origName = source; // a tied alias: its data is the source tensor's
     }
-    const e = original.model.entry(name);
+    const e = original.model.entry(origName);
     const numel = bounds[i + 1]! - bounds[i]!;
     const want = e.shape.reduce((a, b) => a * b, 1);
     if (want !== numel) {
-      unitFail(`piece ${i} (${name}) holds ${numel} weights, the original has ${want}`);
+      unitFail(`piece ${i} (${name}) holds ${numel} weights, the original ${origName} has ${want}`);
       continue;
     }
     if (shapes !== undefined && shapes[i]!.join(',') !== e.shape.join(',')) {
       unitFail(`stored shape [${shapes[i]!.join(', ')}] of ${name} differs from the original [${e.shape.join(', ')}]`);
     }
     const piece = new Uint8Array(bf16.buffer, bf16.byteOffset + bounds[i]! * BF16_BYTES, numel * BF16_BYTES);
-    const mismatch = await firstMismatch(piece, originalAsBf16(original, name));
-    if (mismatch === 'dtype') unitFail(`original ${name} is ${e.dtype}, not BF16 or F32`);
-    else if (mismatch !== undefined) unitFail(`${name} differs from the original at byte ${mismatch}`);
+    const mismatch = await firstMismatch(piece, originalAsBf16(original, origName));
+    const what = origName === name ? name : `${name} (tied to ${origName})`;
+    if (mismatch === 'dtype') unitFail(`original ${origName} is ${e.dtype}, not BF16 or F32`);
+    else if (mismatch !== undefined) unitFail(`${what} differs from the original at byte ${mismatch}`);
   }
 }
 

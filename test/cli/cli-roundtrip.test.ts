@@ -6,6 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SafetensorsReader } from '../../src/format/safetensors-reader.js';
+import { writeSafetensors } from '../../src/format/safetensors-writer.js';
 import { sharedDemoModelDir } from '../helpers/paths.js';
 import { assertSameModelTensors, runDf11, tempDir, writeSyntheticLlama } from './cli-harness.js';
 
@@ -21,11 +22,14 @@ describe('df11 CLI round trip on the demo model', () => {
     const df11 = join(dir, 'df11');
     const c = await runDf11(['compress', demo, df11, '--threads', '2']);
     assert.equal(c.code, 0, c.stderr);
-    assert.match(c.stdout, /compressed 6 units \(259328 weights\)/);
+    // the tied lm_head is its own unit (as the reference compressor writes it), aliasing the embedding
+    assert.match(c.stdout, /compressed 7 units \(292096 weights\)/);
+    assert.match(c.stdout, /tied weight stored as its own unit.*lm_head\.weight -> model\.embed_tokens\.weight/);
     assert.match(c.stdout, /ratio \d+\.\d+ %, \d+\.\d+ bits\/weight/);
     const files = (await readdir(df11)).sort();
     assert.deepEqual(files, [
       'config.json',
+      'lm_head.safetensors',
       'model.safetensors',
       'model_embed_tokens.safetensors',
       'model_layers_0.safetensors',
@@ -60,9 +64,9 @@ describe('df11 CLI round trip on the demo model', () => {
     assert.equal(i.code, 0, i.stderr);
     const report = JSON.parse(i.stdout);
     assert.equal(report.version, '0.5.0');
-    assert.equal(report.units.length, 6);
-    assert.equal(report.totals.weights, 259328);
-    assert.equal(report.totals.checksums, 6);
+    assert.equal(report.units.length, 7);
+    assert.equal(report.totals.weights, 292096);
+    assert.equal(report.totals.checksums, 7);
     const layer0 = report.units[0];
     assert.equal(layer0.path, 'model.layers.0');
     assert.equal(layer0.k, Math.ceil(layer0.b / 4096));
@@ -74,11 +78,12 @@ describe('df11 CLI round trip on the demo model', () => {
 
     const v = await runDf11(['verify', df11, '--against', demo]);
     assert.equal(v.code, 0, v.stderr);
-    assert.match(v.stdout, /6 checksum\(s\) matched; 47 tensor\(s\) compared/);
+    assert.match(v.stdout, /7 checksum\(s\) matched; 48 tensor\(s\) compared/);
 
     const restored = join(dir, 'restored');
     const d = await runDf11(['decompress', df11, restored]);
     assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, /1 tied alias\(es\)/);
     assert.equal(await assertSameModelTensors(restored, demo), 47);
     const restoredConfig = JSON.parse(await readFile(join(restored, 'config.json'), 'utf8'));
     assert.equal(restoredConfig.dfloat11_config, undefined);
@@ -92,7 +97,7 @@ describe('df11 CLI round trip on the demo model', () => {
     assert.deepEqual((await readdir(df11)).sort(), ['config.json', 'model.safetensors']);
     const v = await runDf11(['verify', df11]);
     assert.equal(v.code, 0, v.stderr);
-    assert.match(v.stdout, /6 unit\(s\) without checksum: structure and decoding only/);
+    assert.match(v.stdout, /7 unit\(s\) without checksum: structure and decoding only/);
     const restored = join(dir, 'single-restored');
     const d = await runDf11(['decompress', df11, restored, '--shard-size', '200000']);
     assert.equal(d.code, 0, d.stderr);
@@ -100,6 +105,28 @@ describe('df11 CLI round trip on the demo model', () => {
     assert.ok(files.includes('model.safetensors.index.json'));
     assert.ok(files.filter((f) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(f)).length >= 2, files.join(','));
     await assertSameModelTensors(restored, demo);
+  });
+
+  test('files without df11 metadata (as the reference writes them) restore shapes from config.json', async () => {
+    const df11 = join(dir, 'bare');
+    const c = await runDf11(['compress', demo, df11, '-q']);
+    assert.equal(c.code, 0, c.stderr);
+    for (const f of await readdir(df11)) {
+      if (!f.endsWith('.safetensors')) continue;
+      const r = await SafetensorsReader.open(join(df11, f));
+      const tensors = [];
+      for (const t of r.header.tensors) tensors.push({ name: t.name, dtype: t.dtype, shape: t.shape, data: await r.read(t.name) });
+      await r.close();
+      await writeSafetensors(join(df11, f), tensors);
+    }
+    const restored = join(dir, 'bare-restored');
+    const d = await runDf11(['decompress', df11, restored]);
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, /shapes of 7 unit\(s\) from config\.json; 1 tied alias/);
+    await assertSameModelTensors(restored, demo);
+    const v = await runDf11(['verify', df11, '--against', demo]);
+    assert.equal(v.code, 0, v.stderr);
+    assert.match(v.stdout, /0 checksum\(s\) matched; 48 tensor\(s\) compared/);
   });
 
   test('F32 weights are refused by name, or cast to BF16 with --cast-bf16', async () => {
@@ -122,7 +149,7 @@ describe('df11 CLI round trip on the demo model', () => {
     const df11 = join(dir, 'sharded-df11');
     const c = await runDf11(['compress', src, df11]);
     assert.equal(c.code, 0, c.stderr);
-    assert.match(c.stdout, /compressed 4 units/);
+    assert.match(c.stdout, /compressed 5 units/); // 3 layers, the embedding and the tied lm_head
     const v = await runDf11(['verify', df11, '--against', src]);
     assert.equal(v.code, 0, v.stderr);
     const restored = join(dir, 'sharded-restored');
