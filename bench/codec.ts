@@ -2,7 +2,7 @@
 // normal(0, 0.02) weights rounded to BF16, one thread.
 // Build and run: node scripts/embed-wgsl.mjs && npx tsc -p . --outDir dist-bench && node dist-bench/bench/codec.js [millions]
 // Napkin math: 1 GB/s of BF16 input = 500 M symbols/s = 2 ns per weight on one core.
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { decodeUnitInto } from '../src/codec/decode-serial.js';
 import { encodeUnit } from '../src/codec/encode.js';
@@ -45,14 +45,25 @@ function syntheticWeights(n: number, sd: number, seed: number): Uint16Array {
   return out;
 }
 
-function best(fn: () => void): number {
-  let t = Infinity;
+/** Best wall-clock and best CPU seconds (user + system) over REPEATS runs. CPU time is the steadier
+ * figure on a shared machine: it excludes time the thread spent waiting for a core. */
+function best(fn: () => void): { wall: number; cpu: number } {
+  let wall = Infinity;
+  let cpu = Infinity;
   for (let r = 0; r < REPEATS; r++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     fn();
-    t = Math.min(t, performance.now() - t0);
+    wall = Math.min(wall, (performance.now() - t0) / 1000);
+    const c = process.cpuUsage(c0);
+    cpu = Math.min(cpu, (c.user + c.system) / 1e6);
   }
-  return t / 1000;
+  return { wall, cpu };
+}
+
+function report(label: string, bytes: number, t: { wall: number; cpu: number }, what: string): void {
+  const rate = (s: number) => (bytes / MB / s).toFixed(0).padStart(6);
+  console.log(`${label.padEnd(15)} ${rate(t.wall)} MB/s wall, ${rate(t.cpu)} MB/s per CPU second, of ${what}`);
 }
 
 const millions = Number(process.argv[2] ?? DEFAULT_MILLIONS);
@@ -62,16 +73,12 @@ console.log(`input: ${n} BF16 weights ~ normal(0, ${STD_DEV}) (${((2 * n) / MB).
 const weights = syntheticWeights(n, STD_DEV, 42);
 const bf16Bytes = 2 * n;
 
-const tHist = best(() => exponentHistogram(weights));
-console.log(`histogram:      ${(bf16Bytes / MB / tHist).toFixed(0).padStart(6)} MB/s of BF16 input`);
+console.log(`load average (1 min) at start: ${loadavg()[0]!.toFixed(2)} on ${cpus().length} CPUs`);
+report('histogram', bf16Bytes, best(() => exponentHistogram(weights)), 'BF16 input');
 let unit = encodeUnit(weights);
-const tEnc = best(() => {
-  unit = encodeUnit(weights);
-});
-console.log(`encode:         ${(bf16Bytes / MB / tEnc).toFixed(0).padStart(6)} MB/s of BF16 input (histogram + code + stream)`);
+report('encode', bf16Bytes, best(() => (unit = encodeUnit(weights))), 'BF16 input (histogram + code + tables + stream)');
 const out = new Uint16Array(n);
-const tDec = best(() => decodeUnitInto(unit, out));
-console.log(`serial decode:  ${(bf16Bytes / MB / tDec).toFixed(0).padStart(6)} MB/s of BF16 output`);
+report('serial decode', bf16Bytes, best(() => decodeUnitInto(unit, out)), 'BF16 output');
 for (let i = 0; i < n; i++) if (out[i] !== weights[i]) throw new Error(`round trip differs at ${i}`);
 const b = unit.encodedExponent.length;
 const total = b + n + unit.gaps.length + unit.outputPositions.length + unit.luts.length;

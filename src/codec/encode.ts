@@ -2,14 +2,14 @@
 // the sign/mantissa bytes, the window gaps and the chunk output positions. Byte-identical to the
 // reference compressor (modulo the documented tie policy and the one-exponent LUT fill).
 //
-// Hot loop design: the stream length S = sum(count x length) is known from the histogram, so every
-// output is preallocated. Codes are appended to a 32-bit accumulator holding `fill` pending bits
-// (left-aligned); a full word is stored big-endian. Window (2 words) and chunk (1024 words) boundaries
-// can only be crossed when a word is stored, so the gap / output-position bookkeeping runs there: the
-// next code starts exactly at the bits left over (`fill`), which is its gap in the new window (§6, §7).
+// The stream length S = sum(count x length) is known from the histogram, so B, K and every output are
+// preallocated before the single pass (encode-kernel.ts). That pass records a gap / output position
+// whenever a stored word completes a window / chunk; the tail fix-up below removes the entries the
+// reference would not write because no code starts after them (§6, §7, including the short case).
 import { Df11Error } from '../errors.js';
 import { CHUNK_BITS, CHUNK_BYTES, MAX_CODE_BITS, WINDOW_BITS, WINDOWS_PER_CHUNK } from './constants.js';
 import { buildDecodeTables } from './decode-table.js';
+import { encodePiece, kernelTables, type EncoderState } from './encode-kernel.js';
 import { packGaps } from './gaps.js';
 import { exponentHistogram, EXPONENT_VALUES } from './histogram.js';
 import { buildHuffmanCode, streamBits, type HuffmanCode } from './huffman-build.js';
@@ -20,8 +20,6 @@ import type { Df11Unit } from './unit.js';
 export const MAX_UNIT_ELEMENTS = 2 ** 31 - 1;
 export const MAX_STREAM_BYTES = 2 ** 31 - 1;
 const WORD_BITS = 32;
-const WORDS_PER_WINDOW = WINDOW_BITS / WORD_BITS;
-const WORDS_PER_CHUNK = CHUNK_BITS / WORD_BITS;
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -82,27 +80,6 @@ function encodeWithSplits(pieces: readonly Uint16Array[], splits: number[]): Df1
   return unit;
 }
 
-/** Mutable encoder state carried from one piece to the next. */
-interface EncoderState {
-  /** Pending bits, left-aligned (int32 bit pattern). */
-  acc: number;
-  /** Number of pending bits in `acc`, 0..31. */
-  fill: number;
-  /** Words stored so far. */
-  words: number;
-  /** Symbols encoded so far. */
-  count: number;
-  readonly out: Uint32Array;
-  readonly sm: Uint8Array;
-  /** Unpacked gap per window; one spare entry for a stream ending exactly on the last window. */
-  readonly gaps: Uint8Array;
-  /** Output position per chunk; one spare entry likewise. */
-  readonly op: Float64Array;
-  /** Codes left-aligned to 32 bits, per exponent. */
-  readonly alignedCodes: Int32Array;
-  readonly lengths: Uint8Array;
-}
-
 function encodeStream(pieces: readonly Uint16Array[], hist: Float64Array, code: HuffmanCode): Df11Unit {
   let n = 0;
   for (const p of pieces) n += p.length;
@@ -114,24 +91,23 @@ function encodeStream(pieces: readonly Uint16Array[], hist: Float64Array, code: 
   const chunks = Math.ceil(bytes / CHUNK_BYTES);
   const windows = chunks * WINDOWS_PER_CHUNK;
 
-  const encoded = new Uint8Array(bytes);
-  const alignedCodes = new Int32Array(EXPONENT_VALUES);
   for (let e = 0; e < EXPONENT_VALUES; e++) {
-    const len = code.lengths[e]!;
-    if (len > MAX_CODE_BITS) throw new RangeError(`encode: code of exponent ${e} has ${len} bits`);
-    if (len > 0) alignedCodes[e] = code.codes[e]! << (WORD_BITS - len);
+    if (code.lengths[e]! > MAX_CODE_BITS) throw new RangeError(`encode: code of exponent ${e} has ${code.lengths[e]} bits`);
   }
+  const encoded = new Uint8Array(bytes);
+  const sm = new Uint8Array(n);
   const state: EncoderState = {
     acc: 0,
     fill: 0,
     words: 0,
     count: 0,
     out: new Uint32Array(encoded.buffer, 0, Math.floor(bytes / 4)),
-    sm: new Uint8Array(n),
+    sm,
+    sm32: new Uint32Array(sm.buffer, 0, Math.floor(n / 4)),
     gaps: new Uint8Array(windows + 1),
     op: new Float64Array(chunks + 2),
-    alignedCodes,
-    lengths: code.lengths,
+    ...kernelTables(code),
+    scratch: null,
   };
   // gaps[0] = 0 and op[0] = 0: the first code starts at bit 0.
   for (const p of pieces) encodePiece(p, state);
@@ -175,40 +151,6 @@ function lastSymbolLength(pieces: readonly Uint16Array[], code: HuffmanCode): nu
     if (p.length > 0) return code.lengths[(p[p.length - 1]! >>> 7) & 0xff]!;
   }
   return 0;
-}
-
-/** The hot loop: appends the codes and sign/mantissa bytes of `src`. */
-function encodePiece(src: Uint16Array, st: EncoderState): void {
-  const { out, sm, gaps, op, alignedCodes, lengths } = st;
-  let acc = st.acc | 0;
-  let fill = st.fill | 0;
-  let words = st.words | 0;
-  const base = st.count;
-  const n = src.length;
-  for (let i = 0; i < n; i++) {
-    const w = src[i]!;
-    const e = (w >>> 7) & 0xff;
-    sm[base + i] = ((w >>> 8) & 0x80) | (w & 0x7f);
-    const lc = alignedCodes[e]!;
-    const f = fill;
-    acc |= lc >>> f;
-    fill = f + lengths[e]!;
-    if (fill >= WORD_BITS) {
-      // Stored big-endian (byte-swapped on little-endian hosts; undone below on big-endian ones).
-      out[words++] = (acc << 24) | ((acc & 0xff00) << 8) | ((acc >>> 8) & 0xff00) | (acc >>> 24);
-      fill -= WORD_BITS;
-      // Bits of this code that did not fit; two shifts so that f = 0 yields 0 (JS shifts are mod 32).
-      acc = (lc << (31 - f)) << 1;
-      if ((words & (WORDS_PER_WINDOW - 1)) === 0) {
-        gaps[words >>> 1] = fill;
-        if ((words & (WORDS_PER_CHUNK - 1)) === 0) op[words >>> 10] = base + i + 1;
-      }
-    }
-  }
-  st.acc = acc;
-  st.fill = fill;
-  st.words = words;
-  st.count = base + n;
 }
 
 function byteSwapWords(words: Uint32Array): void {
