@@ -58,3 +58,10 @@ export {
 } from './format/df11-layout.js';
 export { openDf11Model, type Df11Model, type Df11UnitRef, type OpenDf11Options } from './format/df11-open.js';
 export { shapesFromConfig, shapesFromTensors, unitPieces, type UnitPiece } from './format/df11-pieces.js';
+export { encodeUnit, encodeUnitPieces } from './codec/encode.js';
+export { decodeUnit, decodeUnitInto } from './codec/decode-serial.js';
+export { validateUnit, validateLuts, type UnitContext, type UnitGeometry as CodecUnitGeometry } from './codec/validate-unit.js';
+export { exponentHistogram } from './codec/histogram.js';
+export { buildHuffmanCode, type HuffmanCode } from './codec/huffman-build.js';
+export { buildDecodeTables } from './codec/decode-table.js';
+export { splitBf16, joinBf16Into } from './codec/bf16.js';
