@@ -5,7 +5,7 @@ import { parsePatternDict, DF11_CONFIG_KEY, type PatternDict } from '../format/d
 import { publishedPatternDict, PUBLISHED_DICT_NAMES, selectPatternDict, genericPatternDict, type PublishedDictName } from '../format/pattern-dicts.js';
 import { choiceOption, flagOption, positional, stringOption, threadsOption, THREADS_HELP, usageError } from './args.js';
 import { EXIT_OK, type CliCommand, type CliContext, type CommandArgs } from './command.js';
-import { bitsPerWeight, compressModel, UNIT_MEMORY_FACTOR, type Df11LayoutKind } from './compress-model.js';
+import { bitsPerWeight, compressModel, THREAD_OVERHEAD_BYTES, UNIT_MEMORY_FACTOR, type Df11LayoutKind } from './compress-model.js';
 import { openInputModel, type InputModel } from './model-input.js';
 import { resolveModelSource } from './model-source.js';
 import { formatBytes } from './progress.js';
@@ -39,8 +39,8 @@ ${THREADS_HELP}; also the number of units in flight
                    the result is then lossless with respect to the BF16 cast, not the F32 original
   --overwrite      replace <out-dir> if it exists (only once the new one is complete)
 
-The model is streamed unit by unit: memory stays around threads x ${UNIT_MEMORY_FACTOR} x the largest
-unit's BF16 size (plus a few MB of buffers), whatever the model size. Output is written to
+The model is streamed unit by unit, whatever its size: memory stays around threads x (${UNIT_MEMORY_FACTOR} x the
+largest unit's BF16 size + ${THREAD_OVERHEAD_BYTES / 1e6} MB); use fewer --threads to use less. Output is written to
 <out-dir>.tmp-<random> and renamed at the end, so an interrupted run never leaves a complete-looking
 <out-dir>. Prints the size ratio (DF11 bytes / BF16 bytes) and bits per weight at the end.`,
   options: {

@@ -24,7 +24,8 @@ ${THREADS_HELP}
 Restored weights get their shapes from the df11.shapes metadata df11 stores; models without it
 (published DF11 files) take them from config.json (Llama-like models). Stored checksums are
 checked while decoding. config.json is written without dfloat11_config. One unit is decoded at a
-time; output is written to <out-dir>.tmp-<random> and renamed at the end.`,
+time, its chunks split over the threads; memory stays around 3.4 bytes per weight of the largest
+unit. Output is written to <out-dir>.tmp-<random> and renamed at the end.`,
   options: {
     threads: { type: 'string' },
     'shard-size': { type: 'string' },

@@ -95,7 +95,7 @@ export async function decompressModel(options: DecompressOptions): Promise<Decom
       current = undefined; // drop the previous unit before decoding the next
       if (options.signal?.aborted) throw new Df11Error('interrupted', 'interrupted');
       const file = u.fields.encoded_exponent.file;
-      const bf16 = await decoder.decode(await model.readUnit(u.path), u.path, file);
+      const bf16 = await decoder.decode(model, u);
       if (u.sha256 !== undefined) {
         const got = createHash('sha256').update(new Uint8Array(bf16.buffer, bf16.byteOffset, bf16.byteLength)).digest('hex');
         if (got !== u.sha256) throw new Df11Error('checksum-mismatch', `unit ${u.path} decodes to SHA-256 ${got}, the file records ${u.sha256}`, { file, tensor: u.path });

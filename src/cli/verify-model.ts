@@ -73,7 +73,7 @@ export async function verifyModel(options: VerifyOptions): Promise<VerifySummary
       const unitFail = (message: string): void => fail({ file, unit: u.path, tensor: undefined, message });
       summary.weights += u.geometry.n;
       try {
-        const bf16 = await decoder.decode(await model.readUnit(u.path), u.path, file);
+        const bf16 = await decoder.decode(model, u);
         let checked = false;
         if (u.sha256 !== undefined) {
           const got = createHash('sha256').update(new Uint8Array(bf16.buffer, bf16.byteOffset, bf16.byteLength)).digest('hex');

@@ -17,6 +17,7 @@ test('df11 --help lists every command; each command has --help', async () => {
     assert.equal(r.stderr, '');
   });
   assert.match(each[0]!.stdout, /memory stays around threads x/);
+  assert.match(each[1]!.stdout, /memory stays around 3.4 bytes per weight/);
 });
 
 test('usage errors exit with 2 and one line on stderr', async () => {
