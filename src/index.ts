@@ -65,3 +65,8 @@ export { exponentHistogram } from './codec/histogram.js';
 export { buildHuffmanCode, type HuffmanCode } from './codec/huffman-build.js';
 export { buildDecodeTables } from './codec/decode-table.js';
 export { splitBf16, joinBf16Into } from './codec/bf16.js';
+export { EncodePool, type EncodeResult } from './codec/encode-parallel.js';
+export { compressModel, type CompressOptions, type CompressSummary } from './cli/compress-model.js';
+export { decompressModel, DEFAULT_SHARD_BYTES, type DecompressOptions, type DecompressSummary } from './cli/decompress-model.js';
+export { verifyModel, type VerifyFailure, type VerifyOptions, type VerifySummary } from './cli/verify-model.js';
+export { openInputModel, type InputModel } from './cli/model-input.js';
