@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Df11Error } from '../../src/errors.js';
 import { decodeUnit } from '../../src/codec/decode-serial.js';
-import { encodeUnit, encodeUnitPieces } from '../../src/codec/encode.js';
+import { encodeUnit, encodeUnitPieces, encodeUnitPiecesWithCode } from '../../src/codec/encode.js';
 import { packGaps } from '../../src/codec/gaps.js';
 import { exponentHistogram } from '../../src/codec/histogram.js';
 import { buildHuffmanCode } from '../../src/codec/huffman-build.js';
@@ -121,6 +121,12 @@ describe('encodeUnit edge cases', () => {
 
   it('encodes the largest encodable exponent, 239', () => {
     checkUnit(bf16FromExponents([239, 0, 239, 127, 239]));
+  });
+
+  it('encodes with a given code (here the reference code: same unit)', () => {
+    const pieces = [bf16FromExponents([120, 121, 121, 119, 125]), bf16FromExponents([121, 121, 118])];
+    const code = buildHuffmanCode(exponentHistogram(concat(pieces)));
+    assert.deepEqual(encodeUnitPiecesWithCode(pieces, code), encodeUnitPieces(pieces));
   });
 
   it('handles pieces that are unaligned views', () => {
