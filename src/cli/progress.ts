@@ -6,6 +6,8 @@
 export const REDRAW_INTERVAL_MS = 100;
 /** Minimum time between two plain progress lines when stderr is not a terminal. */
 export const PLAIN_INTERVAL_MS = 10_000;
+/** Terminal width assumed when the stream does not say (or says 0). */
+const DEFAULT_COLUMNS = 80;
 /** Width of the bar itself, in characters. */
 const BAR_CHARS = 24;
 /** A rate is shown only after this much time, so the first tick does not print nonsense. */
@@ -149,7 +151,7 @@ export class Progress {
     const filled = Math.round(fraction * BAR_CHARS);
     const bar = '#'.repeat(filled) + '-'.repeat(BAR_CHARS - filled);
     let line = `${this.label} [${bar}] ${status}`;
-    const columns = this.stream.columns ?? 80;
+    const columns = this.stream.columns !== undefined && this.stream.columns > 0 ? this.stream.columns : DEFAULT_COLUMNS;
     if (line.length > columns - 1) line = line.slice(0, Math.max(0, columns - 1));
     this.stream.write('\r\x1b[2K' + line);
     this.drawn = true;
