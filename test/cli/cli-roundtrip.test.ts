@@ -2,7 +2,7 @@
 // must give back byte-identical tensors, in both layouts; a sharded BF16 input with index.json too.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SafetensorsReader } from '../../src/format/safetensors-reader.js';
@@ -156,5 +156,19 @@ describe('df11 CLI round trip on the demo model', () => {
     const d = await runDf11(['decompress', df11, restored]);
     assert.equal(d.code, 0, d.stderr);
     await assertSameModelTensors(restored, src);
+
+    // a pattern dict from a file: only the MLP of each layer, attrs in the given order
+    const dictFile = join(dir, 'mlp-dict.json');
+    await writeFile(dictFile, JSON.stringify({ 'model\\.layers\\.\\d+\\.mlp': ['down_proj', 'up_proj', 'gate_proj'] }));
+    const mlp = join(dir, 'mlp-df11');
+    const m = await runDf11(['compress', src, mlp, '--pattern-dict', dictFile, '-q']);
+    assert.equal(m.code, 0, m.stderr);
+    assert.match(m.stdout, /compressed 3 units/);
+    const report = JSON.parse((await runDf11(['inspect', mlp, '--json'])).stdout);
+    assert.deepEqual(report.patternDict, { 'model\\.layers\\.\\d+\\.mlp': ['down_proj', 'up_proj', 'gate_proj'] });
+    assert.deepEqual(report.units.map((u: { path: string }) => u.path), ['model.layers.0.mlp', 'model.layers.1.mlp', 'model.layers.2.mlp']);
+    const mlpRestored = join(dir, 'mlp-restored');
+    assert.equal((await runDf11(['decompress', mlp, mlpRestored, '-q'])).code, 0);
+    await assertSameModelTensors(mlpRestored, src);
   });
 });

@@ -102,6 +102,26 @@ describe('df11 verify detects damage', () => {
     assert.match(against.stderr, /FAIL .*model\.safetensors: tensor model\.norm\.weight: differs from the original at byte 3/);
   });
 
+  test('a structurally broken unit (gaps cut short) fails on open, naming file and tensor', async () => {
+    const bad = join(dir, 'short-gaps');
+    await cp(good, bad, { recursive: true });
+    const file = join(bad, 'model_layers_3.safetensors');
+    const r = await SafetensorsReader.open(file);
+    const tensors = [];
+    for (const t of r.header.tensors) {
+      const data = await r.read(t.name);
+      tensors.push(t.name.endsWith('.gaps') ? { name: t.name, dtype: t.dtype, shape: [t.shape[0]! - 1], data: data.subarray(1) } : { name: t.name, dtype: t.dtype, shape: t.shape, data });
+    }
+    const metadata = r.header.metadata;
+    await r.close();
+    await writeSafetensors(file, tensors, metadata);
+    const [v, i] = await Promise.all([runDf11(['verify', bad]), runDf11(['inspect', bad])]);
+    for (const res of [v, i]) {
+      assert.equal(res.code, 1);
+      assert.match(res.stderr, /^error: unit-invalid: .*model_layers_3\.safetensors.*tensor model\.layers\.3\.gaps/);
+    }
+  });
+
   test('verify --against reports tensors missing from the DF11 model', async () => {
     const bad = join(dir, 'missing');
     await cp(good, bad, { recursive: true });
