@@ -70,3 +70,5 @@ export { compressModel, type CompressOptions, type CompressSummary } from './cli
 export { decompressModel, DEFAULT_SHARD_BYTES, type DecompressOptions, type DecompressSummary } from './cli/decompress-model.js';
 export { verifyModel, type VerifyFailure, type VerifyOptions, type VerifySummary } from './cli/verify-model.js';
 export { openInputModel, type InputModel } from './cli/model-input.js';
+export { decodeChunked, decodeChunksInto, decodePreparedChunks, prepareUnit, createChunkScratch, type PreparedUnit } from './codec/decode-chunked.js';
+export { DecodePool, decodeUnitParallel, type DecodePoolOptions } from './codec/decode-parallel.js';

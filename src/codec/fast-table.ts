@@ -1,20 +1,21 @@
-// A direct 16-bit decode table derived from a unit's `luts` at load time, for the CPU decoders.
-// One lookup on the top 16 bits of the look-ahead resolves every code the LUT walk (df11-format.md
-// §8.2) finishes within two lookups; anything else falls back to the LUT walk itself, so the result is
-// bit-exact with the hierarchical tables, including leaked entries and corrupt chains.
+// A direct 12-bit decode table derived from a unit's `luts` at load time, for the CPU decoders.
+// One lookup on the top 12 bits of the look-ahead resolves every code whose LUT walk (df11-format.md
+// §8.2) is decided by those bits (in trained weights, nearly all of them); anything else falls back to
+// the LUT walk itself, so the result is bit-exact with the hierarchical tables, including leaked
+// entries and corrupt chains.
 import { Df11Error } from '../errors.js';
 import { FIRST_POINTER, LUT_ROW_BYTES, MAX_CODE_BITS } from './constants.js';
 import type { UnitContext } from './validate-unit.js';
 
-/** Look-ahead bits indexing the fast table. */
-export const FAST_TABLE_BITS = 16;
+/** Look-ahead bits indexing the fast table: 4096 two-byte entries, 8 KiB, so it stays in L1 cache. */
+export const FAST_TABLE_BITS = 12;
 /** Entries of the fast table. */
 export const FAST_TABLE_ENTRIES = 1 << FAST_TABLE_BITS;
 /** Bits of a packed entry holding the code length (1..32); the exponent sits above, pre-shifted. */
 export const PACKED_LENGTH_MASK = 0x7f;
 /** Mask of the exponent field of a packed entry: `exponent << 7`, as it sits in a BF16 word. */
 export const PACKED_EXPONENT_MASK = 0x7f80;
-/** Fast-table value for "not resolved by 16 bits; walk the LUTs" (no packed entry is 0: length >= 1). */
+/** Fast-table value for "not resolved by the table bits; walk the LUTs" (no packed entry is 0: length >= 1). */
 export const FAST_TABLE_MISS = 0;
 /** Lookups allowed per symbol: one per byte of the 32-bit look-ahead (§8.2). */
 const MAX_LOOKUPS = 4;
@@ -56,29 +57,31 @@ export function walkLuts(t: DecodeLuts, x: number, context: UnitContext = {}): n
 }
 
 /**
- * Builds the fast table: entry `v` (the top 16 look-ahead bits) holds `(exponent << 7) | length` when
- * the LUT walk ends within two lookups at an exponent of non-zero length, else {@link FAST_TABLE_MISS}.
- * 128 KiB; a pure function of `luts`.
+ * Builds the fast table: entry `v` (the top 12 look-ahead bits) holds `(exponent << 7) | length` when
+ * the LUT walk's result is fixed by those 12 bits (it ends at the root row, or at a sub-row entry
+ * shared by all 16 completions of the second byte) at an exponent of non-zero length; otherwise
+ * {@link FAST_TABLE_MISS}. A pure function of `luts`.
  */
 export function buildFastTable(t: DecodeLuts): Uint16Array {
   const { luts, lengthRowOffset } = t;
   const table = new Uint16Array(FAST_TABLE_ENTRIES);
+  const known = FAST_TABLE_BITS - BYTE_BITS; // bits of the second byte fixed by the index
+  const free = 1 << (BYTE_BITS - known);
   const pack = (e: number): number => {
     const len = luts[lengthRowOffset + e]!;
     return len === 0 ? FAST_TABLE_MISS : (e << 7) | len;
   };
-  for (let hi = 0; hi < LUT_ROW_BYTES; hi++) {
-    const e0 = luts[hi]!;
-    const base = hi << BYTE_BITS;
+  for (let v = 0; v < FAST_TABLE_ENTRIES; v++) {
+    const e0 = luts[v >>> known]!;
     if (e0 < FIRST_POINTER) {
-      table.fill(pack(e0), base, base + LUT_ROW_BYTES);
+      table[v] = pack(e0);
       continue;
     }
-    const row = (LUT_ROW_BYTES - e0) * LUT_ROW_BYTES;
-    for (let lo = 0; lo < LUT_ROW_BYTES; lo++) {
-      const e1 = luts[row + lo]!;
-      table[base + lo] = e1 < FIRST_POINTER ? pack(e1) : FAST_TABLE_MISS;
-    }
+    const col = (LUT_ROW_BYTES - e0) * LUT_ROW_BYTES + ((v & ((1 << known) - 1)) << (BYTE_BITS - known));
+    const e1 = luts[col]!;
+    let same = e1 < FIRST_POINTER;
+    for (let u = 1; u < free && same; u++) same = luts[col + u] === e1;
+    table[v] = same ? pack(e1) : FAST_TABLE_MISS;
   }
   return table;
 }

@@ -1,0 +1,118 @@
+// CPU decode throughput: MB/s of BF16 output for the serial oracle, the chunk decoder on one thread,
+// and the worker pool on all threads, on ~64 M seeded normal(0, 0.02) weights (one unit).
+//   node scripts/embed-wgsl.mjs && npx tsc -p . --outDir dist-x && node dist-x/bench/decode-cpu.js [elements] [threads,...]
+// Also times two stripped loops over the same unit to show where a decode's time goes: the code walk
+// alone (table lookups and bit positions, no output) and the output assembly alone (sign/mantissa byte +
+// exponent -> BF16 store, no bitstream).
+// Goal: >= 1.66 GB/s per thread. Napkin: at ~3 GHz that is ~3.6 cycles per element; one dependent
+// load-shift-lookup chain per code is already ~10 cycles, so one thread needs several codes in flight.
+import { availableParallelism, cpus } from 'node:os';
+import { CHUNK_BYTES } from '../src/codec/constants.js';
+import { createChunkScratch, decodePreparedChunks, prepareUnit } from '../src/codec/decode-chunked.js';
+import { DecodePool } from '../src/codec/decode-parallel.js';
+import { decodeUnitInto } from '../src/codec/decode-serial.js';
+import { encodeUnit } from '../src/codec/encode.js';
+import { syntheticBf16Weights } from '../src/synthetic/weights.js';
+
+const elements = Number(process.argv[2] ?? 64 * 2 ** 20);
+/** Thread counts for the pool, e.g. "1,4,16" (default: all). */
+const threadCounts = (process.argv[3] ?? String(availableParallelism())).split(',').map(Number);
+const REPS = 5;
+const BYTES_PER_ELEMENT = 2;
+
+function mbps(ms: number): number {
+  return (elements * BYTES_PER_ELEMENT) / (ms / 1000) / 1e6;
+}
+
+async function best(run: () => unknown): Promise<number> {
+  let min = Infinity;
+  for (let r = 0; r < REPS; r++) {
+    const t = performance.now();
+    await run();
+    min = Math.min(min, performance.now() - t);
+  }
+  return min;
+}
+
+function report(name: string, ms: number, usedThreads: number): void {
+  const total = mbps(ms);
+  console.log(`${name.padEnd(34)} ${ms.toFixed(1).padStart(8)} ms  ${total.toFixed(0).padStart(6)} MB/s  ${(total / usedThreads).toFixed(0).padStart(6)} MB/s/thread (${usedThreads} thread${usedThreads > 1 ? 's' : ''})`);
+}
+
+function sameBits(a: Uint16Array, b: Uint16Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} logical, availableParallelism ${availableParallelism()}), node ${process.version}`);
+let t = performance.now();
+const input = syntheticBf16Weights(elements, { seed: 1 });
+const genMs = performance.now() - t;
+t = performance.now();
+const unit = encodeUnit(input);
+const encMs = performance.now() - t;
+const chunks = Math.ceil(unit.encodedExponent.length / CHUNK_BYTES);
+const bits = (8 * (unit.encodedExponent.length + unit.signMantissa.length + unit.gaps.length + unit.outputPositions.length)) / elements;
+console.log(`unit: ${elements} weights, ${chunks} chunks, ${bits.toFixed(3)} bits/weight; generated in ${genMs.toFixed(0)} ms, encoded in ${encMs.toFixed(0)} ms`);
+
+const out = new Uint16Array(elements);
+report('serial (decodeUnitInto)', await best(() => decodeUnitInto(unit, out)), 1);
+if (!sameBits(out, input)) throw new Error('serial decode is not bit-exact');
+
+const prepared = prepareUnit(unit);
+const scratch = createChunkScratch();
+out.fill(0);
+report('chunked, 1 thread', await best(() => decodePreparedChunks(prepared, out, 0, chunks, scratch)), 1);
+if (!sameBits(out, input)) throw new Error('chunked decode is not bit-exact');
+
+const shared = new Uint16Array(new SharedArrayBuffer(elements * BYTES_PER_ELEMENT));
+const sharedUnit = {
+  ...unit,
+  encodedExponent: toShared(unit.encodedExponent),
+  signMantissa: toShared(unit.signMantissa),
+};
+for (const threads of threadCounts) {
+  const pool = new DecodePool({ threads });
+  await pool.decodeInto(sharedUnit, shared); // start the workers
+  shared.fill(0);
+  report(`parallel pool (inputs shared)`, await best(() => pool.decodeInto(sharedUnit, shared)), threads);
+  if (!sameBits(shared, input)) throw new Error('parallel decode is not bit-exact');
+  report(`parallel pool (inputs copied)`, await best(() => pool.decode(unit)), threads);
+  await pool.close();
+}
+
+// Where the time goes: the two halves of the chunk decoder's inner loop, each on its own.
+const smBits = new Uint16Array(256);
+for (let s = 0; s < 256; s++) smBits[s] = ((s & 0x80) << 8) | (s & 0x7f);
+const sm = unit.signMantissa;
+report('  output assembly only (no stream)', await best(() => {
+  for (let i = 0; i < elements; i++) out[i] = smBits[sm[i]!]! | (0x7800 & (i << 7));
+}), 1);
+const words = new Int32Array(Math.ceil(unit.encodedExponent.length / 4) + 2);
+const dv = new DataView(unit.encodedExponent.buffer, unit.encodedExponent.byteOffset, unit.encodedExponent.length);
+for (let i = 0; i < unit.encodedExponent.length; i++) words[i >>> 2]! |= dv.getUint8(i) << (24 - 8 * (i & 3));
+const fast = prepared.fast;
+let sink = 0;
+report('  code walk only (no output)', await best(() => {
+  let p = 0;
+  let acc = 0;
+  for (let i = 0; i < elements; i++) {
+    const q = p >>> 5;
+    const r = p & 31;
+    const x = (words[q]! << r) | ((words[q + 1]! >>> 1) >>> (31 - r));
+    const packed = fast[x >>> 16]!;
+    acc ^= packed;
+    p += packed & 0x7f;
+  }
+  sink ^= acc;
+}), 1);
+report('  memcpy of the output (floor)', await best(() => out.set(input)), 1);
+
+if (sink === 0x7fffffff) console.log('');
+
+function toShared(a: Uint8Array): Uint8Array {
+  const s = new Uint8Array(new SharedArrayBuffer(a.length));
+  s.set(a);
+  return s;
+}
