@@ -12,7 +12,7 @@ const isCode = (code: string) => (e: unknown) => e instanceof Df11Error && e.cod
 const LAYER_ATTRS = LLAMA_PATTERN_DICT[0]!.attrs;
 
 const demoDir = sharedDemoModelDir();
-test('Llama shapes from config.json: demo model layer (GQA, hidden 64, intermediate 172)', { skip: !existsSync(demoDir) }, () => {
+test('Llama shapes from config.json: demo model layer (GQA, hidden 64, intermediate 172)', () => {
   const config = JSON.parse(readFileSync(join(demoDir, 'config.json'), 'utf8')) as Record<string, unknown>;
   // the reference's split_positions for the demo model's layers: cumsum of 4096, 2048, 2048, 4096, 11008, 11008
   const unit = { path: 'model.layers.3', attrs: LAYER_ATTRS, geometry: { n: 45312 }, splitPositions: [4096, 6144, 8192, 12288, 23296, 34304] };
