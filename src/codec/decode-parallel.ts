@@ -88,7 +88,9 @@ export class DecodePool {
   }
 
   private spawn(): Worker {
-    const worker = new Worker(WORKER_URL);
+    // Node flags are inherited, except --input-type, which a Worker refuses (a host run with `-e`).
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    const worker = new Worker(WORKER_URL, { execArgv });
     worker.unref();
     worker.on('message', (reply: DecodeReply) => {
       const p = this.pending;
