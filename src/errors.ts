@@ -35,6 +35,10 @@ export type Df11ErrorCode =
   | 'no-adapter'
   | 'gpu-decode-error'
   | 'gpu-limit'
+  // runtime
+  | 'gpu-memory'
+  | 'tokenizer-invalid'
+  | 'generation'
   // cli
   | 'usage'
   | 'hub'

@@ -72,3 +72,12 @@ export { verifyModel, type VerifyFailure, type VerifyOptions, type VerifySummary
 export { openInputModel, type InputModel } from './cli/model-input.js';
 export { decodeChunked, decodeChunksInto, decodePreparedChunks, prepareUnit, createChunkScratch, type PreparedUnit } from './codec/decode-chunked.js';
 export { DecodePool, decodeUnitParallel, type DecodePoolOptions } from './codec/decode-parallel.js';
+export { InferenceEngine, DEFAULT_CONTEXT_TOKENS, DEFAULT_MAX_CHUNK_TOKENS, type EngineOptions, type ForwardOptions, type ForwardResult } from './runtime/engine.js';
+export { generate, type GenerateOptions, type GenerationSummary, type StopReason } from './runtime/generate.js';
+export { parseModelConfig, type ModelConfig, type ModelFamily, type RopeScaling } from './runtime/model-config.js';
+export type { ModelFiles, Bf16ModelFiles, Df11ModelFiles, TensorSource as RuntimeTensorSource, Df11UnitInfo } from './runtime/model-files.js';
+export type { EngineMode, WeightProvider, WeightRef, LayerMatrices, CommandRecorder } from './runtime/weights/weight-provider.js';
+export { Sampler, type SamplingOptions } from './runtime/sampler.js';
+export { Llama2cTokenizer } from './runtime/tokenizer-llama2c.js';
+export type { TextTokenizer, StreamDecoder } from './runtime/tokenizer.js';
+export { openModelDir, loadTokenizer, type OpenedModel } from './runtime/node/open-model.js';

@@ -3,7 +3,8 @@
 import type { CliCommand } from './command.js';
 import { compressCommand } from './compress-command.js';
 import { decompressCommand } from './decompress-command.js';
+import { generateCommand } from './generate-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { verifyCommand } from './verify-command.js';
 
-export const COMMANDS: readonly CliCommand[] = [compressCommand, decompressCommand, inspectCommand, verifyCommand];
+export const COMMANDS: readonly CliCommand[] = [compressCommand, decompressCommand, inspectCommand, verifyCommand, generateCommand];

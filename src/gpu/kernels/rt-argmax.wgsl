@@ -1,6 +1,6 @@
 // rt-argmax: greedy decoding on the GPU. result[0] = the index of the largest logit (the lowest
-// such index on ties, as llama2.c's first-max scan); result[1] = its f32 bits. NaNs never win; if no
-// logit exceeds -infinity, result[0] = 0xffffffff (the host reports it).
+// such index on ties, as llama2.c's first-max scan); result[1] = its f32 bits. NaNs never win; if
+// every logit is NaN (or n = 0), result[0] = 0xffffffff (the host reports it).
 //
 // Bindings (group 0):
 //   0 params  uniform        Params: n (logits)
@@ -24,7 +24,6 @@ struct Params {
 
 override WG: u32 = 256u;
 
-const NEG_INF_BITS: u32 = 0xff800000u;
 const NO_INDEX: u32 = 0xffffffffu;
 
 var<workgroup> best_value: array<f32, WG>;
@@ -32,11 +31,12 @@ var<workgroup> best_index: array<u32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
-  var bv = bitcast<f32>(NEG_INF_BITS);
+  var bv = 0.0;
   var bi = NO_INDEX;
   for (var i = lid; i < params.n; i += WG) {
     let v = logits[i];
-    if (v > bv) {
+    // v == v is false only for NaN
+    if ((bi == NO_INDEX && v == v) || v > bv) {
       bv = v;
       bi = i;
     }
@@ -50,7 +50,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       let oi = best_index[lid + s];
       let cv = best_value[lid];
       let ci = best_index[lid];
-      if (ov > cv || (ov == cv && oi < ci)) {
+      let better = ov > cv || (ov == cv && oi < ci);
+      if (oi != NO_INDEX && (ci == NO_INDEX || better)) {
         best_value[lid] = ov;
         best_index[lid] = oi;
       }

@@ -46,8 +46,8 @@ struct Step {
 
 override WG: u32 = 64u;
 
-/** -infinity (WGSL has no infinite literals). */
-const NEG_INF_BITS: u32 = 0xff800000u;
+/** The lowest finite f32 (WGSL has no infinite values in constant expressions). */
+const LOWEST_F32: f32 = -0x1.fffffep+127f;
 
 var<workgroup> red: array<f32, WG>;
 
@@ -62,7 +62,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let qbase = (t * params.heads + h) * hd;
   let abase = (t * params.heads + h) * params.capacity;
 
-  var m = bitcast<f32>(NEG_INF_BITS);
+  var m = LOWEST_F32;
   for (var j = lid; j < n; j += WG) {
     let kbase = j * kv_dim + koff;
     var s = 0.0;

@@ -1,0 +1,168 @@
+// `df11 generate`: text generation with the WebGPU inference engine from a BF16 or DF11 model folder.
+import { Df11Error } from '../errors.js';
+import { acquireGpu, describeAdapter } from '../gpu/device.js';
+import { InferenceEngine } from '../runtime/engine.js';
+import { parseModelConfig } from '../runtime/model-config.js';
+import { generate, type GenerationSummary } from '../runtime/generate.js';
+import { loadTokenizer, openModelDir } from '../runtime/node/open-model.js';
+import type { EngineMode } from '../runtime/weights/weight-provider.js';
+import { choiceOption, intOption, positional, stringOption, usageError } from './args.js';
+import { EXIT_OK, type CliCommand, type CliContext, type CommandArgs } from './command.js';
+import { formatBytes } from './progress.js';
+
+const MODES: readonly EngineMode[] = ['bf16', 'df11', 'offload'];
+const DEFAULT_MAX_TOKENS = 256;
+const MAX_TOKENS_LIMIT = 1 << 20;
+const MAX_TOP_K = 1 << 24;
+const MAX_SEED = 0xffffffff;
+/** Byte-size suffixes accepted by --gpu-memory. */
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1e3,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1e6,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1e9,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1e12,
+  tib: 1024 ** 4,
+};
+
+/** "123", "512MiB", "1.5G", "8GB" -> bytes. @throws usage error otherwise. */
+export function parseByteSize(raw: string, option: string): number {
+  const m = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*$/.exec(raw);
+  const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw usageError(`--${option} must be a size in bytes such as 2000000000, 512MiB or 8GB, got "${raw}"`);
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw usageError(`--${option} must be a positive size, got "${raw}"`);
+  return bytes;
+}
+
+function floatOption(args: CommandArgs, name: string, fallback: number, min: number, max: number): number {
+  const raw = stringOption(args, name);
+  if (raw === undefined) return fallback;
+  const v = Number(raw.trim());
+  if (raw.trim() === '' || !Number.isFinite(v) || v < min || v > max) throw usageError(`--${name} must be a number between ${min} and ${max}, got "${raw}"`);
+  return v;
+}
+
+export const generateCommand: CliCommand = {
+  name: 'generate',
+  summary: 'generate text with the WebGPU inference engine (BF16 or DF11 model)',
+  usage: '<model-dir> [--prompt P] [--max-tokens N] [options]',
+  help: `Arguments:
+  <model-dir>      a BF16 model folder (config.json + safetensors) or a DF11 folder (df11 compress
+                   output); Llama-family models (Llama 2/3, Mistral, Qwen2, Qwen3). The tokenizer is
+                   the folder's llama2.c tokenizer.bin / tok*.bin, or --tokenizer
+
+Options:
+  --prompt P       text to continue (default: empty, generation starts from BOS)
+  --max-tokens N   tokens to generate at most (default ${DEFAULT_MAX_TOKENS})
+  --temperature T  0 (default) = greedy on the GPU; > 0 samples on the host
+  --top-k K        sample among the K most likely tokens (0 = all)
+  --top-p P        sample among the most likely tokens holding probability P (default 1)
+  --seed S         seed of the sampler (default 0): the same seed gives the same text
+  --mode M         bf16 (BF16 weights resident), df11 (units resident compressed, decoded on the GPU
+                   before each layer), offload (BF16 weights in host memory, uploaded each pass);
+                   default: df11 for a DF11 folder, else bf16
+  --gpu-memory B   cap on GPU memory for weights, scratch, KV cache and activations (bytes, or with
+                   a suffix: 512MiB, 8GB). bf16 offloads layers that do not fit; generation stops
+                   when the KV cache cannot grow
+  --tokenizer F    llama2.c tokenizer file (default: found in <model-dir>)
+
+The text goes to stdout as it is generated; the adapter, time to first token, tokens per second and
+peak GPU memory go to stderr. Without a GPU, WebGPU runs on SwiftShader (a CPU fallback, slow) when
+VK_ICD_FILENAMES points at its ICD.`,
+  options: {
+    prompt: { type: 'string' },
+    'max-tokens': { type: 'string' },
+    temperature: { type: 'string' },
+    'top-k': { type: 'string' },
+    'top-p': { type: 'string' },
+    seed: { type: 'string' },
+    mode: { type: 'string' },
+    'gpu-memory': { type: 'string' },
+    tokenizer: { type: 'string' },
+  },
+  positionals: { min: 1, max: 1 },
+  run: runGenerate,
+};
+
+async function runGenerate(args: CommandArgs, ctx: CliContext): Promise<number> {
+  const dir = positional(args, 0, '<model-dir>');
+  const prompt = stringOption(args, 'prompt') ?? '';
+  const maxTokens = intOption(args, 'max-tokens', DEFAULT_MAX_TOKENS, 1, MAX_TOKENS_LIMIT);
+  const sampling = {
+    temperature: floatOption(args, 'temperature', 0, 0, Number.MAX_VALUE),
+    topK: intOption(args, 'top-k', 0, 0, MAX_TOP_K),
+    topP: floatOption(args, 'top-p', 1, Number.MIN_VALUE, 1),
+    seed: intOption(args, 'seed', 0, 0, MAX_SEED),
+  };
+  const modeRaw = stringOption(args, 'mode');
+  const mode = modeRaw === undefined ? undefined : choiceOption(args, 'mode', MODES, 'bf16');
+  const capRaw = stringOption(args, 'gpu-memory');
+  const gpuMemoryBytes = capRaw === undefined ? undefined : parseByteSize(capRaw, 'gpu-memory');
+
+  const model = await openModelDir(dir);
+  try {
+    const config = parseModelConfig(model.files.config, dir);
+    const tokenizer = await loadTokenizer(model.dir, config.vocabSize, stringOption(args, 'tokenizer'));
+    const bos = config.bosTokenId ?? tokenizer.bosId;
+    const ids = tokenizer.encode(prompt, { bos: false });
+    const promptIds = [bos, ...ids];
+    const stops = new Set([...config.eosTokenIds, ...tokenizer.eosIds]);
+    const gpu = await acquireGpu();
+    try {
+      ctx.info(`adapter: ${describeAdapter(gpu.adapter)}`);
+      if (gpu.adapter.isSwiftShader) ctx.stderr.write('note: running on SwiftShader, a CPU fallback of WebGPU: expect low speed\n');
+      const engine = await InferenceEngine.create(gpu, model.files, {
+        ...(mode !== undefined ? { mode } : {}),
+        ...(gpuMemoryBytes !== undefined ? { gpuMemoryBytes } : {}),
+        contextTokens: Math.min(promptIds.length + maxTokens - 1, config.maxPositions),
+      });
+      try {
+        ctx.info(`weights: ${engine.describeWeights()}`);
+        const decoder = tokenizer.streamDecoder(promptIds[promptIds.length - 1]);
+        ctx.stdout.write(tokenizer.decode(ids, bos));
+        const summary = await generate(engine, promptIds, {
+          maxTokens,
+          sampling,
+          stopTokens: [...stops],
+          signal: ctx.signal,
+          onToken: (id) => {
+            if (!stops.has(id)) ctx.stdout.write(decoder.next(id));
+          },
+        });
+        ctx.stdout.write(decoder.flush() + '\n');
+        if (summary.stopReason === 'aborted') throw new Df11Error('interrupted', 'generation interrupted');
+        report(ctx, summary, engine);
+        return EXIT_OK;
+      } finally {
+        engine.destroy();
+      }
+    } finally {
+      gpu.destroy();
+    }
+  } finally {
+    await model.close();
+  }
+}
+
+function report(ctx: CliContext, s: GenerationSummary, engine: InferenceEngine): void {
+  if (s.stopReason === 'context-full') {
+    const why = engine.capacity >= engine.config.maxPositions ? `the model's context of ${engine.config.maxPositions} positions` : 'the GPU memory limit';
+    ctx.stderr.write(`stopped: the KV cache is full (${s.capacity} positions fit under ${why}); ${s.tokens.length} tokens were generated after ${s.promptTokens} prompt tokens\n`);
+  }
+  const rate = Number.isNaN(s.decodeTokensPerSecond) ? 'n/a' : s.decodeTokensPerSecond.toFixed(2);
+  ctx.info(
+    [
+      `generated ${s.tokens.length} tokens (prompt ${s.promptTokens}, stop: ${s.stopReason}) in ${(s.totalMs / 1000).toFixed(2)} s`,
+      `time to first token ${s.timeToFirstTokenMs.toFixed(1)} ms, ${rate} tok/s, peak GPU memory ${engine.memory.peakBytes} bytes (${formatBytes(engine.memory.peakBytes)}), mode ${engine.mode}`,
+    ].join('\n'),
+  );
+}

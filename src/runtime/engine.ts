@@ -1,0 +1,255 @@
+/**
+ * InferenceEngine: a Llama-family model on one WebGPU device. Owns the weights (through a
+ * WeightProvider chosen by the mode), the KV cache, the activations and the compiled kernels, and
+ * runs forward passes: a prompt in chunks (prefill), then one token at a time (decode). Results repeat
+ * bit for bit on a given device: every kernel reduces in a fixed order and no atomics are used, and
+ * the modes differ only in where weights come from, so bf16, df11 and offload give identical logits.
+ */
+import { Df11Error } from '../errors.js';
+import type { GpuAdapterSummary, GpuContext } from '../gpu/device.js';
+import { ARGMAX_RESULT_BYTES, ForwardPass } from './forward.js';
+import { BUFFER_USAGE, GpuMemory } from './gpu-memory.js';
+import { KvCache } from './kv-cache.js';
+import { parseModelConfig, type ModelConfig } from './model-config.js';
+import type { ModelFiles } from './model-files.js';
+import { compileKernels, ROW_WORKGROUP } from './ops/kernel-set.js';
+import { Recorder } from './recorder.js';
+import { ropeInverseFrequencies } from './rope.js';
+import { Bf16WeightProvider } from './weights/bf16-provider.js';
+import { Df11WeightProvider } from './weights/df11-provider.js';
+import { uploadModelVectors } from './weights/layer-vectors.js';
+import type { EngineMode, WeightProvider } from './weights/weight-provider.js';
+
+/** Positions reserved in the KV cache when the caller does not say (capped by the model's context). */
+export const DEFAULT_CONTEXT_TOKENS = 2048;
+/** Most prompt tokens per forward pass (sets activation and score scratch sizes). */
+export const DEFAULT_MAX_CHUNK_TOKENS = 64;
+/**
+ * Row workgroup size on SwiftShader: its CPU emulation of workgroup barriers costs about as much as
+ * the arithmetic of a whole workgroup, so small workgroups run the tiny demo model ~20x faster.
+ */
+export const SWIFTSHADER_ROW_WORKGROUP = 4;
+const MAP_MODE_READ = 0x1;
+const F32_BYTES = 4;
+/** result[0] of rt-argmax when no logit beat -infinity. */
+const NO_INDEX = 0xffffffff;
+
+export interface EngineOptions {
+  /**
+   * Where weights live (default: df11 for a DF11 model, else bf16). bf16: resident, with layers
+   * offloaded to host memory when gpuMemoryBytes is too small; offload: all in host memory, or as
+   * many resident as gpuMemoryBytes allows when given; df11: compressed units resident.
+   */
+  mode?: EngineMode;
+  /** Cap on the GPU bytes the engine allocates (weights, scratch, KV cache, activations). */
+  gpuMemoryBytes?: number;
+  /** Positions to reserve in the KV cache at creation (default min(context, DEFAULT_CONTEXT_TOKENS)). */
+  contextTokens?: number;
+  /** Most tokens per forward pass (default DEFAULT_MAX_CHUNK_TOKENS). */
+  maxChunkTokens?: number;
+  /**
+   * Invocations per workgroup of the reducing kernels (power of two; default ROW_WORKGROUP, or
+   * SWIFTSHADER_ROW_WORKGROUP on SwiftShader, whose workgroup barriers are slow). Results repeat
+   * bit for bit between engines with the same value on the same device.
+   */
+  rowWorkgroup?: number;
+}
+
+export interface ForwardOptions {
+  /** Also read back the logits of the last token. */
+  logits?: boolean;
+}
+
+export interface ForwardResult {
+  /** Argmax of the last token's logits, computed on the GPU (lowest index on ties). */
+  argmax: number;
+  /** The last token's logits, when asked for. */
+  logits?: Float32Array;
+}
+
+export class InferenceEngine {
+  private pos = 0;
+  private destroyed = false;
+  private readonly argmaxRead: GPUBuffer;
+  private readonly logitsRead: GPUBuffer;
+
+  private constructor(
+    readonly gpu: GpuContext,
+    readonly config: ModelConfig,
+    readonly mode: EngineMode,
+    readonly memory: GpuMemory,
+    private readonly forwardPass: ForwardPass,
+    private readonly weights: WeightProvider,
+    private readonly kv: KvCache,
+  ) {
+    this.argmaxRead = memory.create('readback.argmax', ARGMAX_RESULT_BYTES, BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST);
+    this.logitsRead = memory.create('readback.logits', config.vocabSize * F32_BYTES, BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST);
+  }
+
+  /**
+   * Loads a model onto `gpu.device`.
+   * @throws Df11Error 'config-invalid' (config.json), weight errors (tensor-not-found, not-bf16,
+   *   unit-invalid), 'gpu-memory' when the weights cannot fit the cap, 'usage' for a mode the model
+   *   files cannot serve (df11 needs a DF11 model; offload needs BF16 weights).
+   */
+  static async create(gpu: GpuContext, files: ModelFiles, options: EngineOptions = {}): Promise<InferenceEngine> {
+    const config = parseModelConfig(files.config, files.name);
+    const mode = options.mode ?? (files.kind === 'df11' ? 'df11' : 'bf16');
+    if (mode === 'df11' && files.kind !== 'df11') throw new Df11Error('usage', 'mode df11 needs a DF11 model (compress it with df11 compress)', { file: files.name });
+    if (mode !== 'df11' && files.kind === 'df11') throw new Df11Error('usage', `mode ${mode} needs a BF16 model; this is a DF11 model (use mode df11)`, { file: files.name });
+    const cap = options.gpuMemoryBytes;
+    if (cap !== undefined && (!Number.isSafeInteger(cap) || cap <= 0)) throw new RangeError(`gpuMemoryBytes must be a positive integer, got ${cap}`);
+    const maxChunk = options.maxChunkTokens ?? DEFAULT_MAX_CHUNK_TOKENS;
+    if (!Number.isSafeInteger(maxChunk) || maxChunk < 1) throw new RangeError(`maxChunkTokens must be a positive integer, got ${maxChunk}`);
+    const wanted = Math.min(options.contextTokens ?? DEFAULT_CONTEXT_TOKENS, config.maxPositions);
+    if (!Number.isSafeInteger(wanted) || wanted < 1) throw new RangeError(`contextTokens must be a positive integer, got ${options.contextTokens}`);
+
+    const device = gpu.device;
+    const memory = new GpuMemory(device, cap);
+    let weights: WeightProvider | undefined;
+    let kv: KvCache | undefined;
+    try {
+      const rowWorkgroup = options.rowWorkgroup ?? (gpu.adapter.isSwiftShader ? SWIFTSHADER_ROW_WORKGROUP : ROW_WORKGROUP);
+      const kernels = await compileKernels(device, { rowWorkgroup });
+      const vectors = await uploadModelVectors(memory, files.tensors, config, files.name);
+      const forwardPass = ForwardPass.create(memory, kernels, config, vectors, maxChunk);
+      // readback buffers (made by the constructor) and a minimal KV cache must fit beside the weights
+      const reserved = ARGMAX_RESULT_BYTES + config.vocabSize * F32_BYTES;
+      if (files.kind === 'df11') {
+        weights = await Df11WeightProvider.create(memory, files, config);
+      } else {
+        const weightMode = mode === 'offload' ? 'offload' : 'bf16';
+        const left = (positions: number) => memory.availableBytes - reserved - KvCache.bytesFor(config, positions, maxChunk);
+        if (mode === 'offload' && cap === undefined) {
+          weights = await Bf16WeightProvider.create(memory, files, config, { mode: weightMode, budgetBytes: Infinity, offloadAll: true, maxChunk });
+        } else {
+          try {
+            // as many weights resident as fit beside a KV cache of the wanted size
+            weights = await Bf16WeightProvider.create(memory, files, config, { mode: weightMode, budgetBytes: left(wanted), maxChunk });
+          } catch (e) {
+            // even full offload leaves no room for that cache: offload everything, the cache gets the rest
+            if (!(e instanceof Df11Error && e.code === 'gpu-memory') || cap === undefined) throw e;
+            weights = await Bf16WeightProvider.create(memory, files, config, { mode: weightMode, budgetBytes: left(1), offloadAll: true, maxChunk });
+          }
+        }
+      }
+      kv = new KvCache(memory, config, ropeInverseFrequencies(config.headDim, config.ropeTheta, config.ropeScaling), maxChunk);
+      const perPosition = KvCache.bytesPerPosition(config, maxChunk);
+      const fit = Math.floor((memory.availableBytes - reserved) / perPosition);
+      if (fit < 1) {
+        throw new Df11Error('gpu-memory', `no room for the KV cache: the weights and activations leave ${memory.availableBytes} bytes of the ${cap} allowed; one position needs ${perPosition + reserved}`);
+      }
+      kv.resize(Math.min(wanted, fit), 0);
+      return new InferenceEngine(gpu, config, mode, memory, forwardPass, weights, kv);
+    } catch (e) {
+      kv?.release();
+      weights?.destroy();
+      memory.destroyAll();
+      throw e;
+    }
+  }
+
+  get adapter(): GpuAdapterSummary {
+    return this.gpu.adapter;
+  }
+
+  /** Positions processed since the last reset (the next token's position). */
+  get position(): number {
+    return this.pos;
+  }
+
+  /** Positions the KV cache holds now. */
+  get capacity(): number {
+    return this.kv.capacity;
+  }
+
+  /** Where the weights live, in one line. */
+  describeWeights(): string {
+    return this.weights.describe();
+  }
+
+  /** Starts a new sequence (the KV cache is reused). */
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /**
+   * Grows the KV cache towards `positions` (capped by the model's context and the memory cap),
+   * keeping the positions already processed. Returns the capacity reached, which may be less.
+   */
+  reserve(positions: number): number {
+    this.assertLive();
+    const target = Math.min(positions, this.config.maxPositions);
+    if (target <= this.kv.capacity) return this.kv.capacity;
+    const perPosition = KvCache.bytesPerPosition(this.config, this.forwardPass.maxChunk);
+    // with nothing to keep, the old cache is freed before the new one is made
+    const room = this.memory.availableBytes + (this.pos === 0 ? KvCache.bytesFor(this.config, this.kv.capacity, this.forwardPass.maxChunk) : 0);
+    const capacity = Math.min(target, Math.floor(room / perPosition));
+    if (capacity <= this.kv.capacity) return this.kv.capacity;
+    if (this.pos === 0) this.kv.release();
+    this.kv.resize(capacity, this.pos);
+    this.forwardPass.binder.clearBindGroups();
+    return this.kv.capacity;
+  }
+
+  /**
+   * Runs `tokens` at the current position (in chunks of at most maxChunkTokens) and advances it.
+   * @throws Df11Error 'generation' for an empty list, a token id outside the vocabulary, or positions
+   *   beyond the KV cache (nothing is run then); 'gpu-decode-error' for corrupt DF11 data.
+   */
+  async forward(tokens: ArrayLike<number>, options: ForwardOptions = {}): Promise<ForwardResult> {
+    this.assertLive();
+    const ids = Uint32Array.from(tokens as ArrayLike<number>);
+    if (ids.length === 0) throw new Df11Error('generation', 'forward() needs at least one token');
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i]!;
+      if (!Number.isInteger(t) || t < 0 || t >= this.config.vocabSize) throw new Df11Error('generation', `token id ${t} is outside the vocabulary of ${this.config.vocabSize}`);
+    }
+    if (this.pos + ids.length > this.kv.capacity) {
+      throw new Df11Error('generation', `the KV cache holds ${this.kv.capacity} positions; ${this.pos} are used and ${ids.length} more were asked for`);
+    }
+    const rec = new Recorder(this.gpu.device, 'forward');
+    const chunk = this.forwardPass.maxChunk;
+    try {
+      for (let at = 0; at < ids.length; at += chunk) {
+        const part = ids.subarray(at, Math.min(at + chunk, ids.length));
+        const last = at + chunk >= ids.length;
+        this.forwardPass.record(rec, this.weights, this.kv, part, this.pos + at, last);
+      }
+      const act = this.forwardPass.act;
+      const enc = rec.copies();
+      enc.copyBufferToBuffer(act.argmax, 0, this.argmaxRead, 0, ARGMAX_RESULT_BYTES);
+      if (options.logits) enc.copyBufferToBuffer(act.logits, 0, this.logitsRead, 0, this.config.vocabSize * F32_BYTES);
+      rec.flush();
+    } catch (e) {
+      this.weights.reset();
+      throw e;
+    }
+    this.pos += ids.length;
+    await this.weights.afterForward();
+    await this.argmaxRead.mapAsync(MAP_MODE_READ);
+    const index = new Uint32Array(this.argmaxRead.getMappedRange(), 0, 1)[0]!;
+    this.argmaxRead.unmap();
+    if (index === NO_INDEX) throw new Df11Error('generation', 'every logit is NaN or -infinity');
+    const result: ForwardResult = { argmax: index };
+    if (options.logits) {
+      await this.logitsRead.mapAsync(MAP_MODE_READ);
+      result.logits = new Float32Array(this.logitsRead.getMappedRange().slice(0));
+      this.logitsRead.unmap();
+    }
+    return result;
+  }
+
+  /** Frees every GPU buffer of the engine (the device stays). Safe to call twice. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.kv.release();
+    this.weights.destroy();
+    this.memory.destroyAll();
+  }
+
+  private assertLive(): void {
+    if (this.destroyed) throw new Error('InferenceEngine was destroyed');
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * One forward pass of a Llama-family decoder over n tokens at positions pos0 .. pos0 + n - 1,
+ * recorded into a CommandRecorder: embedding, then per layer
+ *   h = rmsnorm(x); q, k, v = Wq h, Wk h, Wv h (+ biases); [per-head q/k norm]; rope(q, k);
+ *   cache[pos] = k, v; a = attention(q, cache); x += Wo a; h = rmsnorm(x);
+ *   g = silu(Wgate h) * (Wup h); x += Wdown g
+ * then the final norm of the last token, the logits and their argmax. Activations are f32; every
+ * matrix product reads BF16 weights and accumulates in f32.
+ */
+import { BUFFER_USAGE, type GpuMemory } from './gpu-memory.js';
+import type { KvCache } from './kv-cache.js';
+import type { ModelConfig } from './model-config.js';
+import { Binder } from './ops/binder.js';
+import type { KernelSet } from './ops/kernel-set.js';
+import { Ops } from './ops/ops.js';
+import type { ModelVectors } from './weights/layer-vectors.js';
+import type { CommandRecorder, WeightProvider } from './weights/weight-provider.js';
+
+const F32_BYTES = 4;
+const U32_BYTES = 4;
+const STEP_BYTES = 16;
+/** Bytes of the argmax result: index and value bits. */
+export const ARGMAX_RESULT_BYTES = 8;
+
+/** The engine's activation buffers for chunks of up to maxChunk tokens. */
+export interface Activations {
+  x: GPUBuffer;
+  h: GPUBuffer;
+  q: GPUBuffer;
+  k: GPUBuffer;
+  v: GPUBuffer;
+  attn: GPUBuffer;
+  gate: GPUBuffer;
+  up: GPUBuffer;
+  /** Final-normed hidden state of the last token. */
+  last: GPUBuffer;
+  logits: GPUBuffer;
+  argmax: GPUBuffer;
+  /** Row ids for the embedding lookup. */
+  ids: GPUBuffer;
+  step: GPUBuffer;
+  /** Bound in place of absent optional buffers. */
+  dummy: GPUBuffer;
+}
+
+function activationSizes(c: ModelConfig, maxChunk: number): Record<keyof Activations, number> {
+  const qDim = c.heads * c.headDim;
+  const kvDim = c.kvHeads * c.headDim;
+  return {
+    x: maxChunk * c.hiddenSize * F32_BYTES,
+    h: maxChunk * c.hiddenSize * F32_BYTES,
+    q: maxChunk * qDim * F32_BYTES,
+    k: maxChunk * kvDim * F32_BYTES,
+    v: maxChunk * kvDim * F32_BYTES,
+    attn: maxChunk * qDim * F32_BYTES,
+    gate: maxChunk * c.intermediateSize * F32_BYTES,
+    up: maxChunk * c.intermediateSize * F32_BYTES,
+    last: c.hiddenSize * F32_BYTES,
+    logits: c.vocabSize * F32_BYTES,
+    argmax: ARGMAX_RESULT_BYTES,
+    ids: maxChunk * U32_BYTES,
+    step: STEP_BYTES,
+    dummy: STEP_BYTES,
+  };
+}
+
+/** GPU bytes of the activations for chunks of `maxChunk` tokens. */
+export function activationBytes(c: ModelConfig, maxChunk: number): number {
+  return Object.values(activationSizes(c, maxChunk)).reduce((s, b) => s + b, 0);
+}
+
+export class ForwardPass {
+  readonly ops: Ops;
+
+  private constructor(
+    readonly config: ModelConfig,
+    readonly act: Activations,
+    readonly vectors: ModelVectors,
+    readonly maxChunk: number,
+    kernels: KernelSet,
+    readonly binder: Binder,
+  ) {
+    this.ops = new Ops(binder.device, kernels, binder, act.step, act.dummy);
+  }
+
+  static create(memory: GpuMemory, kernels: KernelSet, config: ModelConfig, vectors: ModelVectors, maxChunk: number): ForwardPass {
+    const sizes = activationSizes(config, maxChunk);
+    const act = {} as Record<keyof Activations, GPUBuffer>;
+    for (const [name, bytes] of Object.entries(sizes) as [keyof Activations, number][]) {
+      const usage = name === 'step' ? BUFFER_USAGE.UNIFORM | BUFFER_USAGE.COPY_DST : BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_SRC | BUFFER_USAGE.COPY_DST;
+      act[name] = memory.create(`act.${name}`, bytes, usage);
+    }
+    return new ForwardPass(config, act, vectors, maxChunk, kernels, new Binder(memory.device, memory));
+  }
+
+  /**
+   * Records the forward pass of `tokens` (1 .. maxChunk ids, each < vocab) at positions pos0.. into
+   * `rec`, ending with the logits of the last token in act.logits and their argmax in act.argmax.
+   * With `withHead` false (a prompt chunk that is not the last) the pass stops after the last layer.
+   * The caller checks pos0 + tokens.length <= kv.capacity.
+   */
+  record(rec: CommandRecorder, weights: WeightProvider, kv: KvCache, tokens: Uint32Array, pos0: number, withHead = true): void {
+    const c = this.config;
+    const a = this.act;
+    const n = tokens.length;
+    if (n < 1 || n > this.maxChunk) throw new RangeError(`a forward pass takes 1 to ${this.maxChunk} tokens, got ${n}`);
+    if (pos0 + n > kv.capacity) throw new RangeError(`positions up to ${pos0 + n} exceed the KV cache of ${kv.capacity}`);
+    const queue = rec.device.queue;
+    // Queue writes happen at submit order: submit the previous chunk before overwriting its inputs.
+    rec.flush();
+    queue.writeBuffer(a.step, 0, new Uint32Array([n, pos0, 0, 0]));
+
+    const lookup = weights.embedding(tokens, rec);
+    queue.writeBuffer(a.ids, 0, lookup.ids);
+    this.ops.embed(rec.pass(), lookup.table, a.ids, a.x, n);
+
+    const kvDim = c.kvHeads * c.headDim;
+    for (let l = 0; l < c.layers; l++) {
+      const w = weights.layer(l, rec);
+      const vec = this.vectors.layers[l]!;
+      const cache = kv.layer(l);
+      const pass = rec.pass();
+      const ops = this.ops;
+      ops.rmsnorm(pass, a.x, vec.inputNorm, a.h, c.hiddenSize, c.rmsNormEps, n);
+      ops.matvec(pass, w.q, a.h, a.q, n, { bias: vec.qBias });
+      ops.matvec(pass, w.k, a.h, a.k, n, { bias: vec.kBias });
+      ops.matvec(pass, w.v, a.h, a.v, n, { bias: vec.vBias });
+      if (vec.qNorm && vec.kNorm) {
+        ops.headNorm(pass, a.q, vec.qNorm, c.headDim, c.rmsNormEps, n * c.heads);
+        ops.headNorm(pass, a.k, vec.kNorm, c.headDim, c.rmsNormEps, n * c.kvHeads);
+      }
+      ops.rope(pass, kv.ropeTable, a.q, a.k, c.heads, c.kvHeads, c.headDim, n);
+      ops.kvStore(pass, a.k, a.v, cache.k, cache.v, kvDim, n);
+      ops.attention(
+        pass,
+        { q: a.q, kCache: cache.k, vCache: cache.v, att: kv.scoreScratch, out: a.attn },
+        { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, capacity: kv.capacity },
+        n,
+      );
+      ops.matvec(pass, w.o, a.attn, a.x, n, { accumulate: true, bias: vec.oBias });
+      ops.rmsnorm(pass, a.x, vec.postNorm, a.h, c.hiddenSize, c.rmsNormEps, n);
+      ops.matvec(pass, w.gate, a.h, a.gate, n);
+      ops.matvec(pass, w.up, a.h, a.up, n);
+      ops.swiglu(pass, a.gate, a.up, c.intermediateSize, n);
+      ops.matvec(pass, w.down, a.gate, a.x, n, { accumulate: true });
+    }
+
+    if (!withHead) return;
+    this.ops.rmsnorm(rec.pass(), a.x, this.vectors.finalNorm, a.last, c.hiddenSize, c.rmsNormEps, 'last');
+    const head = weights.lmHead(rec);
+    const pass = rec.pass();
+    this.ops.matvec(pass, head, a.last, a.logits, 1);
+    this.ops.argmax(pass, a.logits, a.argmax, c.vocabSize);
+  }
+}

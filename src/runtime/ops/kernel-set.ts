@@ -1,0 +1,119 @@
+/**
+ * The compute kernels of the inference engine (src/gpu/kernels/rt-*.wgsl): each kernel's binding
+ * types (explicit bind group layouts, never layout 'auto'), its workgroup size override, and the
+ * compiled pipelines of one device.
+ */
+import {
+  rtArgmaxWgsl,
+  rtAttentionWgsl,
+  rtEmbedWgsl,
+  rtHeadNormWgsl,
+  rtKvStoreWgsl,
+  rtMatvecWgsl,
+  rtRmsnormWgsl,
+  rtRopeWgsl,
+  rtSwigluWgsl,
+} from '../../gpu/kernels/wgsl.generated.js';
+
+/** How a kernel binds each of its buffers, in binding order 0, 1, ... */
+export type BindingKind = 'uniform' | 'read' | 'write';
+
+export interface KernelSource {
+  name: KernelName;
+  code: string;
+  bindings: readonly BindingKind[];
+  /** Invocations per workgroup (override WG). */
+  workgroupSize: number;
+}
+
+/** Invocations per workgroup of the per-row kernels (matvec, rmsnorm, attention). */
+export const ROW_WORKGROUP = 64;
+/** Invocations per workgroup of the element-wise kernels. */
+export const ELEMENT_WORKGROUP = 64;
+/** Invocations of the single argmax workgroup. */
+export const ARGMAX_WORKGROUP = 256;
+
+export const KERNELS = {
+  embed: { code: rtEmbedWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write'], workgroupSize: ELEMENT_WORKGROUP },
+  rmsnorm: { code: rtRmsnormWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write'], workgroupSize: ROW_WORKGROUP },
+  matvec: { code: rtMatvecWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write', 'read'], workgroupSize: ROW_WORKGROUP },
+  headNorm: { code: rtHeadNormWgsl, bindings: ['uniform', 'uniform', 'read', 'write'], workgroupSize: ROW_WORKGROUP },
+  rope: { code: rtRopeWgsl, bindings: ['uniform', 'uniform', 'read', 'write', 'write'], workgroupSize: ELEMENT_WORKGROUP },
+  kvStore: { code: rtKvStoreWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write', 'write'], workgroupSize: ELEMENT_WORKGROUP },
+  attention: { code: rtAttentionWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'read', 'write', 'write'], workgroupSize: ROW_WORKGROUP },
+  swiglu: { code: rtSwigluWgsl, bindings: ['uniform', 'uniform', 'write', 'read'], workgroupSize: ELEMENT_WORKGROUP },
+  argmax: { code: rtArgmaxWgsl, bindings: ['uniform', 'read', 'write'], workgroupSize: ARGMAX_WORKGROUP },
+} as const satisfies Record<string, Omit<KernelSource, 'name'>>;
+
+export type KernelName = keyof typeof KERNELS;
+
+/** A compiled kernel. */
+export interface Kernel {
+  name: KernelName;
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+  bindings: readonly BindingKind[];
+  workgroupSize: number;
+}
+
+const COMPUTE_STAGE = 0x4; // GPUShaderStage.COMPUTE
+
+function layoutEntries(bindings: readonly BindingKind[]): GPUBindGroupLayoutEntry[] {
+  return bindings.map((kind, binding) => ({
+    binding,
+    visibility: COMPUTE_STAGE,
+    buffer: { type: kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage' },
+  }));
+}
+
+/**
+ * Compiles one kernel. Uses createComputePipeline inside an error scope (not the async variant:
+ * Dawn compiles that on a worker thread, where SwiftShader has crashed), so WGSL and validation
+ * errors reject here with the compiler's messages.
+ */
+async function compileKernel(device: GPUDevice, name: KernelName, workgroupSize: number): Promise<Kernel> {
+  const src = KERNELS[name];
+  if (workgroupSize > device.limits.maxComputeInvocationsPerWorkgroup) {
+    throw new RangeError(`kernel rt-${name} needs ${workgroupSize} invocations per workgroup; the device allows ${device.limits.maxComputeInvocationsPerWorkgroup}`);
+  }
+  const label = `rt-${name}`;
+  device.pushErrorScope('validation');
+  const layout = device.createBindGroupLayout({ label, entries: layoutEntries(src.bindings) });
+  const module = device.createShaderModule({ label, code: src.code });
+  const pipeline = device.createComputePipeline({
+    label,
+    layout: device.createPipelineLayout({ label, bindGroupLayouts: [layout] }),
+    compute: { module, entryPoint: 'main', constants: { WG: workgroupSize } },
+  });
+  const error = await device.popErrorScope();
+  if (error) {
+    const info = await module.getCompilationInfo();
+    const lines = info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`);
+    throw new Error(`kernel ${label}: ${error.message}${lines.length > 0 ? `\n${lines.join('\n')}` : ''}`);
+  }
+  return { name, pipeline, layout, bindings: src.bindings, workgroupSize };
+}
+
+/** Every kernel of the engine, compiled for one device. */
+export type KernelSet = { readonly [K in KernelName]: Kernel };
+
+/** Workgroup sizes of the kernels that reduce in workgroup memory (powers of two). */
+export interface KernelShape {
+  /** matvec, rmsnorm, head norm, attention (default ROW_WORKGROUP). */
+  rowWorkgroup?: number;
+}
+
+/**
+ * Compiles every kernel. The row workgroup size fixes the order of the reductions, so results repeat
+ * bit for bit only between engines with the same shape on the same device.
+ */
+export async function compileKernels(device: GPUDevice, shape: KernelShape = {}): Promise<KernelSet> {
+  const row = shape.rowWorkgroup ?? ROW_WORKGROUP;
+  if (!Number.isSafeInteger(row) || row < 1 || (row & (row - 1)) !== 0) throw new RangeError(`row workgroup size ${row} is not a power of two`);
+  const names = Object.keys(KERNELS) as KernelName[];
+  const out = {} as Record<KernelName, Kernel>;
+  for (const name of names) out[name] = await compileKernel(device, name, KERNELS[name].workgroupSize === ROW_WORKGROUP && ROW_KERNELS.has(name) ? row : KERNELS[name].workgroupSize);
+  return out;
+}
+
+const ROW_KERNELS: ReadonlySet<KernelName> = new Set(['matvec', 'rmsnorm', 'headNorm', 'attention']);

@@ -1,0 +1,63 @@
+/**
+ * How the forward pass obtains the BF16 weight matrices: a WeightProvider hands out, group by group
+ * (embedding, each decoder layer, output head), where each matrix lies in GPU memory right now. What
+ * stands behind it is the mode:
+ * - bf16: every matrix resident in its own buffer;
+ * - df11: units resident compressed, decoded into a reused scratch buffer just before use;
+ * - offload: matrices kept in host memory, written into a scratch buffer before use (and any mix
+ *   with resident matrices under a memory limit).
+ * The refs a provider returns for a group stay valid until the next call on the same provider; the
+ * forward pass uses each group before asking for the next one.
+ */
+import type { LayerMatrix } from '../weight-names.js';
+
+export type EngineMode = 'bf16' | 'df11' | 'offload';
+
+/** A BF16 matrix [rows, cols] (row-major) at `byteOffset` of `buffer`. */
+export interface WeightRef {
+  buffer: GPUBuffer;
+  byteOffset: number;
+  rows: number;
+  cols: number;
+  /** The tensor name, for messages. */
+  name: string;
+}
+
+export type LayerMatrices = Readonly<Record<LayerMatrix, WeightRef>>;
+
+/** Embedding rows to look up: `table` holds rows, `ids[t]` is the row of token t. */
+export interface EmbeddingLookup {
+  table: WeightRef;
+  ids: Uint32Array;
+}
+
+/** The command stream a forward pass is recorded into. */
+export interface CommandRecorder {
+  readonly device: GPUDevice;
+  /** The open compute pass (begun on first use after a flush). */
+  pass(): GPUComputePassEncoder;
+  /**
+   * Ends the pass and submits everything recorded so far. Queue writes made after flush() are
+   * ordered after that work (WebGPU queue order), which is how host-resident weights reuse a buffer.
+   */
+  flush(): void;
+}
+
+export interface WeightProvider {
+  readonly mode: EngineMode;
+  /** GPU bytes the provider holds (resident weights, compressed units, scratch). */
+  readonly gpuBytes: number;
+  /** Rows of the embedding for `tokens` (ids already checked < vocab). */
+  embedding(tokens: Uint32Array, rec: CommandRecorder): EmbeddingLookup;
+  /** The seven matrices of decoder layer `layer`. */
+  layer(layer: number, rec: CommandRecorder): LayerMatrices;
+  /** The output head [vocab, hidden] (the embedding for tied weights). */
+  lmHead(rec: CommandRecorder): WeightRef;
+  /** Called once the recorded forward pass has been submitted (e.g. to check decode errors). */
+  afterForward(): Promise<void>;
+  /** Forgets what scratch buffers hold (after a failed forward pass). */
+  reset(): void;
+  /** One line on where the weights live. */
+  describe(): string;
+  destroy(): void;
+}
