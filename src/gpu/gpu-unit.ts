@@ -5,6 +5,8 @@ import { readOutputPositions } from '../codec/output-positions.js';
 import type { Df11Unit } from '../codec/unit.js';
 import { validateUnit, type UnitContext } from '../codec/validate-unit.js';
 import { Df11Error } from '../errors.js';
+import { MAX_LUT_ROWS, LUT_ROW_BYTES } from '../codec/constants.js';
+import { buildMultiSymbolTable, MULTI_ENTRIES } from './multi-symbol-table.js';
 import { paddedEncBytes, paddedGapsBytes, paddedSmBytes, type DispatchPlan, type PlanGeometry } from './decode-plan.js';
 
 /** Status words: [flags, first bad chunk, unused, unused]. */
@@ -64,6 +66,20 @@ function padded(device: GPUDevice, data: Uint8Array, size: number, label: string
   return buffer;
 }
 
+/**
+ * Layout of the `luts` binding: the unit's luts as stored, zero-padded to MAX_LUT_ROWS rows, then the
+ * derived multi-symbol table (multi-symbol-table.ts) as MULTI_ENTRIES u32.
+ */
+export const LUT_BINDING_RAW_BYTES = MAX_LUT_ROWS * LUT_ROW_BYTES;
+export const LUT_BINDING_BYTES = LUT_BINDING_RAW_BYTES + 4 * MULTI_ENTRIES;
+
+function lutBinding(luts: Uint8Array, decodeRows: number): Uint8Array {
+  const bytes = new Uint8Array(LUT_BINDING_BYTES);
+  bytes.set(luts);
+  new Uint32Array(bytes.buffer, LUT_BINDING_RAW_BYTES).set(buildMultiSymbolTable(luts, decodeRows));
+  return bytes;
+}
+
 let nextUnitId = 1;
 
 /**
@@ -106,7 +122,7 @@ export function uploadUnit(device: GPUDevice, unit: Df11Unit, context: UnitConte
       op,
     },
     buffers: {
-      luts: padded(device, unit.luts, unit.luts.length, `${name}.luts`),
+      luts: padded(device, lutBinding(unit.luts, geo.decodeRows), LUT_BINDING_BYTES, `${name}.luts`),
       enc: padded(device, unit.encodedExponent, sizes.enc, `${name}.encoded_exponent`),
       gaps: padded(device, unit.gaps, sizes.gaps, `${name}.gaps`),
       op: padded(device, unit.outputPositions, unit.outputPositions.length + 8, `${name}.output_positions`),

@@ -1,0 +1,73 @@
+// GPU timing for the benchmarks: timestamp queries around one compute pass holding `iterations`
+// repetitions of the work when the device has 'timestamp-query', else wall-clock around submit +
+// onSubmittedWorkDone. Reports the median of several repeats after a warm-up, and the host CPU time
+// the process spent meanwhile (a process that spins while waiting for the GPU shows ~100%).
+
+const QUERY_RESOLVE = 0x200;
+const COPY_SRC = 0x4;
+const COPY_DST = 0x8;
+const MAP_READ = 0x1;
+
+export interface Timing {
+  /** Median milliseconds per iteration. */
+  ms: number;
+  /** Spread: min and max of the repeats (ms per iteration). */
+  minMs: number;
+  maxMs: number;
+  method: 'timestamp' | 'wall-clock';
+  /** Host CPU time / wall time of the process during the timed repeats (1 = one core busy). */
+  hostCpu: number;
+}
+
+export async function timePasses(
+  device: GPUDevice,
+  record: (pass: GPUComputePassEncoder) => void,
+  iterations: number,
+  repeats = 5,
+): Promise<Timing> {
+  const timestamps = device.features.has('timestamp-query');
+  const querySet = timestamps ? device.createQuerySet({ type: 'timestamp', count: 2 }) : undefined;
+  const resolve = device.createBuffer({ size: 16, usage: QUERY_RESOLVE | COPY_SRC });
+  const readback = device.createBuffer({ size: 16, usage: MAP_READ | COPY_DST });
+  const once = async (): Promise<number> => {
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass(querySet ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
+    for (let i = 0; i < iterations; i++) record(pass);
+    pass.end();
+    if (querySet) {
+      encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
+      encoder.copyBufferToBuffer(resolve, 0, readback, 0, 16);
+    }
+    const t0 = performance.now();
+    device.queue.submit([encoder.finish()]);
+    if (!querySet) {
+      await device.queue.onSubmittedWorkDone();
+      return (performance.now() - t0) / iterations;
+    }
+    await readback.mapAsync(MAP_READ);
+    const ns = new BigUint64Array(readback.getMappedRange().slice(0));
+    readback.unmap();
+    return Number(ns[1]! - ns[0]!) / 1e6 / iterations;
+  };
+  try {
+    await once(); // warm-up: pipeline creation, first-use costs
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
+    const times: number[] = [];
+    for (let r = 0; r < repeats; r++) times.push(await once());
+    const cpu = process.cpuUsage(cpu0);
+    const wall = performance.now() - wall0;
+    times.sort((a, b) => a - b);
+    return {
+      ms: times[Math.floor(times.length / 2)]!,
+      minMs: times[0]!,
+      maxMs: times[times.length - 1]!,
+      method: querySet ? 'timestamp' : 'wall-clock',
+      hostCpu: (cpu.user + cpu.system) / 1000 / wall,
+    };
+  } finally {
+    querySet?.destroy();
+    resolve.destroy();
+    readback.destroy();
+  }
+}

@@ -1,0 +1,59 @@
+// A multi-symbol decode table derived from a unit's `luts` (df11-format.md §8): indexed by the next
+// MULTI_INDEX_BITS stream bits, each entry gives up to MULTI_MAX_SYMBOLS whole codes that lie inside
+// those bits, so the GPU kernel decodes ~3 exponents per lookup. Built on the host at upload.
+//
+// Entry (u32): exponents in bits 0-7, 8-15, 16-23; count n (0..3) in bits 24-25; bits used (<= 10) in
+// bits 26-29. n = 0: the first code is longer than the index or needs a deeper LUT row; the kernel
+// then decodes one code through `luts` as the serial decoder does.
+//
+// Exactness for ANY luts (valid, leaky or corrupt): an entry claims a code only if the serial decoder
+// (decode-serial.ts) would find the same exponent and length there for every value of the stream bits
+// past the index. The first code reads root column = the first 8 index bits, so it is taken when that
+// column is an exponent whose length fits the index. A later code starting at bit p < 10 has only
+// 10 - p known bits (fewer than a column's 8): it is taken only if every root column that starts with
+// those bits holds the same exponent and its length fits the known bits.
+import { FIRST_POINTER, LUT_ROW_BYTES } from '../codec/constants.js';
+
+export const MULTI_INDEX_BITS = 10;
+export const MULTI_ENTRIES = 1 << MULTI_INDEX_BITS;
+export const MULTI_MAX_SYMBOLS = 3;
+const COUNT_SHIFT = 24;
+const BITS_SHIFT = 26;
+const BYTE_BITS = 8;
+
+/** The multi-symbol table of a unit whose `luts` has `decodeRows` decode rows (length row last). */
+export function buildMultiSymbolTable(luts: Uint8Array, decodeRows: number): Uint32Array {
+  const lenRow = decodeRows * LUT_ROW_BYTES;
+  const table = new Uint32Array(MULTI_ENTRIES);
+  /** The exponent every root column in [from, to) holds, if it is one exponent of length <= known. */
+  const uniform = (from: number, to: number, known: number): number => {
+    const e = luts[from]!;
+    if (e >= FIRST_POINTER) return -1;
+    for (let c = from + 1; c < to; c++) if (luts[c] !== e) return -1;
+    const len = luts[lenRow + e]!;
+    return len >= 1 && len <= known ? e : -1;
+  };
+  for (let idx = 0; idx < MULTI_ENTRIES; idx++) {
+    let p = 0;
+    let n = 0;
+    let symbols = 0;
+    while (n < MULTI_MAX_SYMBOLS && p < MULTI_INDEX_BITS) {
+      const known = MULTI_INDEX_BITS - p;
+      let e: number;
+      if (known >= BYTE_BITS) {
+        const column = (idx >>> (known - BYTE_BITS)) & 0xff;
+        e = uniform(column, column + 1, known);
+      } else {
+        const prefix = idx & ((1 << known) - 1);
+        const span = 1 << (BYTE_BITS - known);
+        e = uniform(prefix * span, (prefix + 1) * span, known);
+      }
+      if (e < 0) break;
+      symbols |= e << (BYTE_BITS * n);
+      p += luts[lenRow + e]!;
+      n++;
+    }
+    table[idx] = n === 0 ? 0 : (symbols | (n << COUNT_SHIFT) | (p << BITS_SHIFT)) >>> 0;
+  }
+  return table;
+}
