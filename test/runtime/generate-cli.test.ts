@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runDf11 } from '../cli/cli-harness.js';
+import { join } from 'node:path';
 import { sharedDemoModelDir } from '../helpers/paths.js';
+import { compressDemo } from './df11-helpers.js';
 import { greedyFixture } from './runtime-helpers.js';
 
 const EXIT_USAGE = 2;
@@ -30,6 +32,22 @@ describe('df11 generate', () => {
     assert.equal(Number(m[2]), Number(m[1]) - 8 + 1);
     const peak = Number(/peak GPU memory (\d+) bytes/.exec(r.stderr)?.[1]);
     assert.ok(peak > 0 && peak <= 480_000, `peak ${peak}`);
+  });
+
+  it('generates the same text from a DF11 folder (df11 mode)', async () => {
+    const df11 = await compressDemo('llama');
+    try {
+      const r = await runDf11(['generate', df11.dir, '--max-tokens', '40', '--tokenizer', join(sharedDemoModelDir(), 'tok512.bin')]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(greedyFixture().text.startsWith(r.stdout.trimEnd()), r.stdout);
+      assert.match(r.stderr, /weights: df11: 7 units resident compressed/);
+      assert.match(r.stderr, /mode df11/);
+      const missing = await runDf11(['generate', df11.dir, '--max-tokens', '4']);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /tokenizer-invalid: no llama2.c tokenizer/);
+    } finally {
+      await df11.cleanup();
+    }
   });
 
   it('refuses bad options with exit code 2', async () => {
