@@ -7,41 +7,12 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Df11Error } from '../../src/errors.js';
-import { InferenceEngine, type EngineOptions } from '../../src/runtime/engine.js';
+import { InferenceEngine } from '../../src/runtime/engine.js';
 import { openModelDir } from '../../src/runtime/node/open-model.js';
 import { compressDemo } from './df11-helpers.js';
-import { f32Bytes, promptFixture, testGpu } from './runtime-helpers.js';
-import { openDemoModel } from './runtime-helpers.js';
+import { assertSameLogits, DECODE_STEPS, logitsTrace, promptFixture, testGpu } from './runtime-helpers.js';
 
 const prompt = promptFixture()[0]!;
-const DECODE_STEPS = 3;
-
-/** Logits after the prompt (one prefill pass) and after DECODE_STEPS greedy steps, as bytes. */
-async function logitsTrace(dir: string | undefined, options: EngineOptions): Promise<{ bytes: Buffer[]; tokens: number[]; engine: string }> {
-  const gpu = await testGpu();
-  const model = dir === undefined ? await openDemoModel() : await openModelDir(dir);
-  const engine = await InferenceEngine.create(gpu, model.files, { contextTokens: 32, ...options });
-  try {
-    const bytes: Buffer[] = [];
-    const tokens: number[] = [];
-    let r = await engine.forward(prompt.promptTokens, { logits: true });
-    for (let i = 0; ; i++) {
-      bytes.push(Buffer.from(f32Bytes(r.logits!)));
-      tokens.push(r.argmax);
-      if (i === DECODE_STEPS) break;
-      r = await engine.forward([r.argmax], { logits: true });
-    }
-    return { bytes, tokens, engine: engine.describeWeights() };
-  } finally {
-    engine.destroy();
-    await model.close();
-  }
-}
-
-function assertSameLogits(a: Buffer[], b: Buffer[]): void {
-  assert.equal(a.length, b.length);
-  a.forEach((x, i) => assert.ok(x.equals(b[i]!), `logits of step ${i} differ`));
-}
 
 describe('df11 mode', () => {
   let llama: { dir: string; cleanup(): Promise<void> };
@@ -54,7 +25,7 @@ describe('df11 mode', () => {
 
   it('equals bf16 byte for byte (layer, lm_head and embedding units)', async () => {
     const df11 = await logitsTrace(llama.dir, {});
-    assert.match(df11.engine, /^df11: 7 units resident compressed/);
+    assert.match(df11.weights, /^df11: 7 units resident compressed/);
     assertSameLogits(df11.bytes, bf16.bytes);
     assert.deepEqual(df11.tokens, prompt.greedy.slice(0, DECODE_STEPS + 1));
   });
@@ -63,7 +34,7 @@ describe('df11 mode', () => {
     const layersOnly = await compressDemo('qwen3-4b');
     try {
       const df11 = await logitsTrace(layersOnly.dir, { mode: 'df11' });
-      assert.match(df11.engine, /^df11: 5 units resident compressed .*, 1 BF16 matrices/);
+      assert.match(df11.weights, /^df11: 5 units resident compressed .*, 1 BF16 matrices/);
       assertSameLogits(df11.bytes, bf16.bytes);
     } finally {
       await layersOnly.cleanup();

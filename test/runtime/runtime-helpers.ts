@@ -3,7 +3,9 @@
 // opened as engine files, and its fixtures.
 import { readFileSync } from 'node:fs';
 import { acquireGpu, describeAdapter, type GpuContext } from '../../src/gpu/device.js';
+import assert from 'node:assert/strict';
 import { InferenceEngine, type EngineOptions } from '../../src/runtime/engine.js';
+import type { ModelFiles } from '../../src/runtime/model-files.js';
 import { openModelDir, type OpenedModel } from '../../src/runtime/node/open-model.js';
 import { fixturePath, sharedDemoModelDir } from '../helpers/paths.js';
 
@@ -61,4 +63,42 @@ export function promptFixture(): PromptCase[] {
 /** The bytes of a Float32Array, for exact comparisons (NaN-safe, sign-of-zero-safe). */
 export function f32Bytes(a: Float32Array): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** Greedy decode steps after the prompt in logitsTrace. */
+export const DECODE_STEPS = 3;
+
+/**
+ * Logits (as bytes) after the first fixture prompt (one prefill pass) and after DECODE_STEPS greedy
+ * steps, of the model in `source`: a folder, model files, or undefined for the BF16 demo model.
+ */
+export async function logitsTrace(source: string | ModelFiles | undefined, options: EngineOptions): Promise<{ bytes: Buffer[]; tokens: number[]; weights: string; peakBytes: number }> {
+  const gpu = await testGpu();
+  const opened = source === undefined ? await openDemoModel() : typeof source === 'string' ? await openModelDir(source) : undefined;
+  const files = opened?.files ?? (source as ModelFiles);
+  try {
+    const engine = await InferenceEngine.create(gpu, files, { contextTokens: 32, ...options });
+    try {
+      const prompt = promptFixture()[0]!.promptTokens;
+      const bytes: Buffer[] = [];
+      const tokens: number[] = [];
+      let r = await engine.forward(prompt, { logits: true });
+      for (let i = 0; ; i++) {
+        bytes.push(Buffer.from(f32Bytes(r.logits!)));
+        tokens.push(r.argmax);
+        if (i === DECODE_STEPS) break;
+        r = await engine.forward([r.argmax], { logits: true });
+      }
+      return { bytes, tokens, weights: engine.describeWeights(), peakBytes: engine.memory.peakBytes };
+    } finally {
+      engine.destroy();
+    }
+  } finally {
+    await opened?.close();
+  }
+}
+
+export function assertSameLogits(a: readonly Buffer[], b: readonly Buffer[]): void {
+  assert.equal(a.length, b.length);
+  a.forEach((x, i) => assert.ok(x.equals(b[i]!), `logits of step ${i} differ`));
 }
