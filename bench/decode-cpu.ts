@@ -1,15 +1,16 @@
 // CPU decode throughput: MB/s of BF16 output for the serial oracle, the chunk decoder on one thread,
 // and the worker pool on all threads, on ~64 M seeded normal(0, 0.02) weights (one unit).
 //   node scripts/embed-wgsl.mjs && npx tsc -p . --outDir dist-x && node dist-x/bench/decode-cpu.js [elements] [threads,...]
-// Also times two stripped loops over the same unit to show where a decode's time goes: the code walk
-// alone (table lookups and bit positions, no output) and the output assembly alone (sign/mantissa byte +
-// exponent -> BF16 store, no bitstream).
+// Also times stripped loops over the same unit to show where a decode's time goes: the code walk alone
+// (one code per lookup, bit positions, no output), the output assembly alone (sign/mantissa byte +
+// exponent -> BF16 store, no bitstream), and a plain copy of the output.
 // Goal: >= 1.66 GB/s per thread. Napkin: at ~3 GHz that is ~3.6 cycles per element; one dependent
 // load-shift-lookup chain per code is already ~10 cycles, so one thread needs several codes in flight.
 import { availableParallelism, cpus } from 'node:os';
 import { CHUNK_BYTES } from '../src/codec/constants.js';
 import { createChunkScratch, decodePreparedChunks, prepareUnit } from '../src/codec/decode-chunked.js';
 import { DecodePool } from '../src/codec/decode-parallel.js';
+import { buildFastTable, walkLuts } from '../src/codec/fast-table.js';
 import { decodeUnitInto } from '../src/codec/decode-serial.js';
 import { encodeUnit } from '../src/codec/encode.js';
 import { syntheticBf16Weights } from '../src/synthetic/weights.js';
@@ -92,7 +93,7 @@ report('  output assembly only (no stream)', await best(() => {
 const words = new Int32Array(Math.ceil(unit.encodedExponent.length / 4) + 2);
 const dv = new DataView(unit.encodedExponent.buffer, unit.encodedExponent.byteOffset, unit.encodedExponent.length);
 for (let i = 0; i < unit.encodedExponent.length; i++) words[i >>> 2]! |= dv.getUint8(i) << (24 - 8 * (i & 3));
-const fast = prepared.fast;
+const fast = buildFastTable(prepared.index.luts);
 let sink = 0;
 report('  code walk only (no output)', await best(() => {
   let p = 0;
@@ -101,7 +102,8 @@ report('  code walk only (no output)', await best(() => {
     const q = p >>> 5;
     const r = p & 31;
     const x = (words[q]! << r) | ((words[q + 1]! >>> 1) >>> (31 - r));
-    const packed = fast[x >>> 16]!;
+    let packed = fast[x >>> 20]!;
+    if (packed === 0) packed = walkLuts(prepared.index.luts, x);
     acc ^= packed;
     p += packed & 0x7f;
   }

@@ -34,15 +34,13 @@ import type { UnitContext } from './validate-unit.js';
 const CHUNK_WORDS = CHUNK_BYTES / 4 + 1;
 /** Words of the scratch: the chunk's words, then one spare word the hot loop may read (never use). */
 const SCRATCH_WORDS = CHUNK_WORDS + 1;
-/** Words per window and chunk: the hot loop tracks its position as (word index, bit in word). */
+/** Words per window: the hot loop holds a window's words in registers. */
 const WORDS_PER_WINDOW = WINDOW_BITS / 32;
-const WORDS_PER_CHUNK = CHUNK_BITS / 32;
 /**
- * Where decodeChunkCodes' last code ended: word index and bit in that word. Module variables rather
- * than a return value or an array slot, because V8 needs no type feedback to store them (see
+ * Where decodeChunkCodes' last counted code ended, in bits from the start of its chunk. A module
+ * variable rather than a second return value: V8 needs no type feedback to store it (see
  * decodeChunkCodes). Only meaningful right after a call.
  */
-let lastEndWord = 0;
 let lastEndBit = 0;
 const WORD_BITS = 32;
 const WORD_BYTES = 4;
@@ -69,7 +67,7 @@ if (
   PAIR_FIRST_EXPONENT_SHIFT - 7 !== 9 ||
   PAIR_SECOND_EXPONENT_SHIFT - 7 !== 17 ||
   WORDS_PER_WINDOW !== 2 ||
-  WORDS_PER_CHUNK !== 1024
+  WINDOWS_PER_CHUNK !== 512
 ) {
   throw new Error('decode-chunked: hot-loop literals out of step with their constants');
 }
@@ -131,7 +129,7 @@ export function decodePreparedChunks(prepared: PreparedUnit, out: Uint16Array, f
     // The last chunk may produce nothing (it holds only EOF, or it is the short case's chunk K-1).
     if (b === lastChunk && op[b]! >= Math.min(op[b + 1]!, n)) continue;
     const next = decodeChunkCodes(prepared, out, b, scratch);
-    finishChunk(prepared, b, next, lastEndWord * WORD_BITS + lastEndBit);
+    finishChunk(prepared, b, next, lastEndBit);
   }
 }
 
@@ -155,13 +153,15 @@ function loadChunkWords(enc: Uint8Array, b: number, words: Int32Array): void {
 }
 
 /**
- * Decodes the codes of chunk b into out[op[b] .. min(op[b+1], N)), checking each window link on the
- * way (window 0 of chunk b is checked by chunk b-1); returns the next element index and leaves the
- * end of the last code in lastEndWord/lastEndBit.
+ * Decodes the codes of chunk b into out[op[b] .. min(op[b+1], N)), window by window, checking each
+ * window's gap against where the previous window's codes end (window 0 of chunk b is checked by chunk
+ * b-1); returns the next element index and leaves the end of the last counted code in lastEndBit.
  *
- * Nothing follows the loop but stores to module variables and a return: V8 compiles a long first
- * call's loop on the fly (OSR) before any code after it has run, and code that needs type feedback
- * there makes that compiled loop deoptimise on every later call.
+ * Shape, for V8: the two inner loops call nothing (a table miss leaves them), so the JIT keeps the
+ * arrays' base pointers in registers; each lookup writes two elements and advances by one or two
+ * without a branch (the second write is overwritten next when there was one code); a window's 96 bits
+ * (its 64 plus the 32-bit look-ahead) sit in three registers. Code that runs only once per call (the
+ * exits) stays small: V8 compiles a long first call's loop on the fly, before such code has run.
  */
 function decodeChunkCodes(prepared: PreparedUnit, out: Uint16Array, b: number, words: Int32Array): number {
   const { index, pairs, context } = prepared;
@@ -170,69 +170,82 @@ function decodeChunkCodes(prepared: PreparedUnit, out: Uint16Array, b: number, w
   const start = op[b]!;
   const stop = op[b + 1]!;
   const end = stop < n ? stop : n;
+  const endPair = end - 1; // a lookup may write two elements while idx < endPair
   const firstWindow = b * WINDOWS_PER_CHUNK;
-  let r = gapAt(gaps, firstWindow); // bit of `cur` where the next code starts, 0..31
-  if (b === 0 && r !== 0) throw new Df11Error('gap-mismatch', `gap of window 0 is ${r}; the stream starts at bit 0`, context);
+  let p = gapAt(gaps, firstWindow); // bit offset in window j of the next code
+  if (b === 0 && p !== 0) throw new Df11Error('gap-mismatch', `gap of window 0 is ${p}; the stream starts at bit 0`, context);
   loadChunkWords(enc, b, words);
   const smBits = SIGN_MANTISSA_BITS;
 
-  // The look-ahead lives in two registers, `cur` = words[wi] and `nxt` = words[wi + 1], so the only
-  // load on the lookup-to-lookup dependency chain is the table's. Literals: see the check above.
-  let wi = 0;
-  let cur = words[0]!;
-  let nxt = words[1]!;
+  // Literals below: see the check at the top of the file (WORD_BITS 32, FAST_TABLE_BITS 12, the
+  // PAIR_* layout, WORDS_PER_WINDOW 2, 512 windows per chunk).
   let idx = start;
-  while (idx < end) {
-    // The 32 stream bits from bit r of cur; two shifts keep r = 0 right (JS shifts count mod 32).
-    const x = (cur << r) | ((nxt >>> 1) >>> (31 - r));
-    let entry = pairs[x >>> 20]!; // top FAST_TABLE_BITS bits
-    if (entry === 0) entry = pairEntryOfPacked(walkLuts(index.luts, x, context)); // PAIR_MISS
-    out[idx] = smBits[sm[idx]!]! | ((entry >>> 9) & 0x7f80); // first exponent, in place in BF16
-    const before = r;
-    let second = -1; // bit (from before) where a second code of this lookup starts, if one was used
-    if ((entry & 0x400) !== 0) {
-      // PAIR_TWO_FLAG: two codes, unless only one element of the chunk's range is left.
-      second = (entry >>> 6) & 0xf; // PAIR_FIRST_LENGTH_*
-      if (idx + 1 < end) {
-        out[idx + 1] = smBits[sm[idx + 1]!]! | ((entry >>> 17) & 0x7f80);
-        idx += 2;
-        r += entry & 0x3f; // PAIR_ADVANCE_MASK
-      } else {
-        idx++;
-        r += second;
-        second = -1;
+  let second = 0; // where the last lookup's second code started (its own start if it had one code)
+  for (let j = 0; ; ) {
+    const w0 = words[2 * j]!;
+    const w1 = words[2 * j + 1]!;
+    const w2 = words[2 * j + 2]!; // look-ahead; the spare scratch word after the chunk when j = 511
+    for (;;) {
+      // Codes starting in the window's first word, then in its second; x = 32 bits from offset p
+      // (two shifts keep a shift of 0 right: JS shift counts are mod 32).
+      while (p < 32 && idx < endPair) {
+        const x = (w0 << p) | ((w1 >>> 1) >>> (31 - p));
+        const e = pairs[x >>> 20]!;
+        if (e === 0) break; // PAIR_MISS
+        out[idx] = smBits[sm[idx]!]! | ((e >>> 9) & 0x7f80);
+        out[idx + 1] = smBits[sm[idx + 1]!]! | ((e >>> 17) & 0x7f80);
+        idx += 1 + ((e >>> 10) & 1);
+        second = p + ((e >>> 6) & 0xf);
+        p += e & 0x3f;
       }
-    } else {
+      if (p >= 32) {
+        while (p < 64 && idx < endPair) {
+          const s = p - 32;
+          const x = (w1 << s) | ((w2 >>> 1) >>> (31 - s));
+          const e = pairs[x >>> 20]!;
+          if (e === 0) break;
+          out[idx] = smBits[sm[idx]!]! | ((e >>> 9) & 0x7f80);
+          out[idx + 1] = smBits[sm[idx + 1]!]! | ((e >>> 17) & 0x7f80);
+          idx += 1 + ((e >>> 10) & 1);
+          second = p + ((e >>> 6) & 0xf);
+          p += e & 0x3f;
+        }
+      }
+      if (p >= 64 || idx >= end) break;
+      // A table miss, or the range's last element: one code the general way.
+      const s = p & 31;
+      const x = p < 32 ? (w0 << s) | ((w1 >>> 1) >>> (31 - s)) : (w1 << s) | ((w2 >>> 1) >>> (31 - s));
+      let e = pairs[x >>> 20]!;
+      if (e === 0) e = pairEntryOfPacked(walkLuts(index.luts, x, context));
+      out[idx] = smBits[sm[idx]!]! | ((e >>> 9) & 0x7f80);
       idx++;
-      r += entry & 0x3f;
+      second = p;
+      p += (e & 0x400) !== 0 ? (e >>> 6) & 0xf : e & 0x3f;
     }
-    if (r >= 32) {
-      // Lengths are <= 32 and a pair spans <= 12 bits, so one word at most is crossed.
-      r -= 32;
-      cur = nxt;
-      nxt = words[++wi + 1]!; // wi <= 1024: the spare word at 1025 is in the scratch
-      if ((wi & 1) === 0) {
-        // A new window (WORDS_PER_WINDOW = 2): its first code must start where its gap says. That code
-        // is this lookup's second one if the word boundary fell between the two.
-        let first = r;
-        if (second >= 0 && before + second >= 32) first = before + second - 32;
-        if (wi === 1024) {
-          // WORDS_PER_CHUNK: the next code starts in the next chunk, so a second code there is not ours.
-          if (first !== r) {
-            idx--;
-            r = first;
-          }
-          break;
-        }
-        if (idx < end || first !== r) {
-          const gap = gapAt(gaps, firstWindow + (wi >>> 1));
-          if (gap !== first) throw gapMismatch(firstWindow + (wi >>> 1), gap, first, context);
-        }
-      }
+    if (p < 64) {
+      lastEndBit = 64 * j + p; // done inside the window
+      break;
     }
+    // The next code starts in window j+1; if the last lookup's second code started there, it is that one.
+    const next = second >= 64 ? second : p;
+    if (++j === 512) {
+      // Chunk end: a second code starting in the next chunk is not this chunk's (finishChunk then sees
+      // the count fall short of op).
+      if (next !== p) idx--;
+      lastEndBit = 64 * 511 + next;
+      break;
+    }
+    if (idx < end || next !== p) {
+      const gap = gapAt(gaps, firstWindow + j);
+      if (gap !== next - 64) throw gapMismatch(firstWindow + j, gap, next - 64, context);
+    }
+    if (idx >= end) {
+      lastEndBit = 64 * (j - 1) + p;
+      break;
+    }
+    p -= 64;
+    second = 0;
   }
-  lastEndWord = wi;
-  lastEndBit = r;
   return idx;
 }
 
