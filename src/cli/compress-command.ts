@@ -38,6 +38,9 @@ ${THREADS_HELP}; also the number of units in flight
   --cast-bf16      convert F32 tensors to BF16 (round to nearest even) instead of refusing them;
                    the result is then lossless with respect to the BF16 cast, not the F32 original
   --overwrite      replace <out-dir> if it exists (only once the new one is complete)
+  --strict-ties    fail a unit whose Huffman length limiter must choose among symbols of equal
+                   frequency, instead of demoting the lowest exponents (the reference leaves that
+                   choice to numpy's argpartition, so byte identity with it is not guaranteed there)
 
 The model is streamed unit by unit, whatever its size: memory stays around threads x (${UNIT_MEMORY_FACTOR} x the
 largest unit's BF16 size + ${THREAD_OVERHEAD_BYTES / 1e6} MB); use fewer --threads to use less. Output is written to
@@ -51,6 +54,7 @@ largest unit's BF16 size + ${THREAD_OVERHEAD_BYTES / 1e6} MB); use fewer --threa
     'no-checksum': { type: 'boolean' },
     'cast-bf16': { type: 'boolean' },
     overwrite: { type: 'boolean' },
+    'strict-ties': { type: 'boolean' },
   },
   positionals: { min: 2, max: 2 },
   run: runCompress,
@@ -96,6 +100,7 @@ async function runCompress(args: CommandArgs, ctx: CliContext): Promise<number> 
         checksum: !flagOption(args, 'no-checksum'),
         overwrite: flagOption(args, 'overwrite'),
         castBf16,
+        ties: flagOption(args, 'strict-ties') ? 'strict' : 'lowest-exponent',
         progress,
         signal: ctx.signal,
       });
@@ -111,6 +116,7 @@ async function runCompress(args: CommandArgs, ctx: CliContext): Promise<number> 
         `units: ${formatBytes(summary.bf16Bytes)} BF16 -> ${formatBytes(summary.df11Bytes)} DF11: ratio ${ratio.toFixed(2)} %, ${bitsPerWeight(summary).toFixed(3)} bits/weight`,
         `copied unchanged: ${summary.copiedTensors} tensors, ${formatBytes(summary.copiedBytes)}`,
         ...summary.tied.map((t) => `tied weight stored as its own unit, as the reference compressor does: ${t}`),
+        ...summary.limiterTies.map((t) => `note: ${t}; resolved by demoting the lowest exponents (valid and lossless; the reference may have chosen differently)`),
         `output: ${outDir} (${formatBytes(summary.outputBytes)})${castBf16 ? ' (lossless with respect to the BF16 cast of F32 tensors)' : ''}`,
         '',
       ].join('\n'),

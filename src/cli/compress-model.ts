@@ -10,6 +10,7 @@
 // Output is atomic: everything is written into `<out>.tmp-<random>`, renamed to `<out>` at the end.
 // The single-file layout first writes per-unit shards into a staging folder inside the temp directory,
 // then streams them into one file (its header needs every tensor's size up front).
+import { describeLimiterTie, type LimiterTiePolicy } from '../codec/huffman-build.js';
 import { copyFile, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { EncodePool } from '../codec/encode-parallel.js';
@@ -71,6 +72,8 @@ export interface CompressOptions {
   overwrite: boolean;
   /** Convert F32 tensors to BF16 (round to nearest even) instead of refusing them. */
   castBf16: boolean;
+  /** The Huffman length limiter's tie policy (huffman-build.ts); default `lowest-exponent`. */
+  ties?: LimiterTiePolicy;
   progress?: Progress;
   /** Stops the run (Df11Error 'interrupted'); the temp directory is removed. */
   signal?: AbortSignal;
@@ -93,6 +96,8 @@ export interface CompressSummary {
   largestUnitBytes: number;
   /** Tied aliases compressed as their own unit, as `alias -> source` (e.g. lm_head.weight -> model.embed_tokens.weight). */
   tied: string[];
+  /** Units whose code involved a length-limiter tie, as `unit: description` lines. */
+  limiterTies: string[];
   threads: number;
   seconds: number;
 }
@@ -138,7 +143,8 @@ export async function compressModel(options: CompressOptions): Promise<CompressS
     await forEachLimited(plan.units, threads, options.signal, async (u) => {
       const bf16 = await readUnitBf16(input.model, u, castBf16);
       checkAborted(options.signal);
-      const { unit, sha256 } = await pool.encode(bf16, u.attrs.map((a) => a.numel), { checksum: options.checksum, name: u.path });
+      const { unit, sha256, limiterTies } = await pool.encode(bf16, u.attrs.map((a) => a.numel), { checksum: options.checksum, name: u.path, ties: options.ties ?? 'lowest-exponent' });
+      for (const t of limiterTies) summary.limiterTies.push(`${u.path}: ${describeLimiterTie(t)}`);
       const file = join(shardDir, unitShardFileName(u.path));
       const sources = unitTensorSources(u.path, unit, file);
       const metadata: Record<string, string> = { ...PT_FORMAT_METADATA, [shapesMetadataKey(u.path)]: encodeShapes(u.attrs.map((a) => a.shape)) };
@@ -227,7 +233,7 @@ function checkAborted(signal: AbortSignal | undefined): void {
 }
 
 function emptySummary(threads: number): CompressSummary {
-  return { units: 0, weights: 0, bf16Bytes: 0, df11Bytes: 0, copiedTensors: 0, copiedBytes: 0, outputBytes: 0, largestUnitBytes: 0, tied: [], threads, seconds: 0 };
+  return { units: 0, weights: 0, bf16Bytes: 0, df11Bytes: 0, copiedTensors: 0, copiedBytes: 0, outputBytes: 0, largestUnitBytes: 0, tied: [], limiterTies: [], threads, seconds: 0 };
 }
 
 function byteLengthOf(t: TensorSource): number {

@@ -1,5 +1,6 @@
 // Messages between encode-parallel.ts and encode-worker.ts (structured-clone types only).
 import type { Df11ErrorCode } from '../errors.js';
+import type { LimiterTie, LimiterTiePolicy } from './huffman-build.js';
 import type { Df11Unit } from './unit.js';
 
 export interface EncodeRequest {
@@ -9,6 +10,7 @@ export interface EncodeRequest {
   elements: number;
   pieceSizes: number[];
   checksum: boolean;
+  ties: LimiterTiePolicy;
 }
 
 export interface SerializedError {
@@ -19,5 +21,5 @@ export interface SerializedError {
 }
 
 export type EncodeReply =
-  | { id: number; ok: true; unit: Df11Unit; sha256: string | undefined }
+  | { id: number; ok: true; unit: Df11Unit; sha256: string | undefined; limiterTies: LimiterTie[] }
   | { id: number; ok: false; error: SerializedError };

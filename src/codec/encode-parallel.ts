@@ -3,6 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { Df11Error } from '../errors.js';
 import type { EncodeReply, EncodeRequest, SerializedError } from './encode-messages.js';
+import type { LimiterTie, LimiterTiePolicy } from './huffman-build.js';
 import type { Df11Unit } from './unit.js';
 
 /** The compiled worker sits beside this file. */
@@ -12,6 +13,8 @@ export interface EncodeResult {
   unit: Df11Unit;
   /** Hex SHA-256 of the unit's BF16 bytes (little-endian words in element order), when requested. */
   sha256: string | undefined;
+  /** Length-limiter ties resolved by the tie policy (empty when none). */
+  limiterTies: LimiterTie[];
 }
 
 interface Job {
@@ -54,7 +57,7 @@ export class EncodePool {
    * array is a view on a larger buffer), so the caller must not use it afterwards.
    * `pieceSizes` are the element counts of the unit's attrs (sum = bf16.length); `name` labels errors.
    */
-  encode(bf16: Uint16Array, pieceSizes: readonly number[], options: { checksum: boolean; name?: string }): Promise<EncodeResult> {
+  encode(bf16: Uint16Array, pieceSizes: readonly number[], options: { checksum: boolean; name?: string; ties?: LimiterTiePolicy }): Promise<EncodeResult> {
     if (this.failure) return Promise.reject(this.failure);
     const owned = bf16.byteOffset === 0 && bf16.buffer.byteLength === bf16.byteLength && bf16.buffer instanceof ArrayBuffer ? bf16 : bf16.slice();
     const request: EncodeRequest = {
@@ -63,6 +66,7 @@ export class EncodePool {
       elements: owned.length,
       pieceSizes: [...pieceSizes],
       checksum: options.checksum,
+      ties: options.ties ?? 'lowest-exponent',
     };
     return new Promise<EncodeResult>((resolve, reject) => {
       this.queue.push({ request, name: options.name, resolve, reject });
@@ -104,7 +108,7 @@ export class EncodePool {
       this.fail(new Df11Error('io', 'encoder worker replied out of order'));
       return;
     }
-    if (reply.ok) job.resolve({ unit: reply.unit, sha256: reply.sha256 });
+    if (reply.ok) job.resolve({ unit: reply.unit, sha256: reply.sha256, limiterTies: reply.limiterTies });
     else job.reject(reviveError(reply.error, job.name));
     this.pump();
   }

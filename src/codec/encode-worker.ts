@@ -5,6 +5,7 @@ import { parentPort } from 'node:worker_threads';
 import { Df11Error } from '../errors.js';
 import { encodeUnit } from './encode.js';
 import type { EncodeReply, EncodeRequest } from './encode-messages.js';
+import type { LimiterTie } from './huffman-build.js';
 import type { Df11Unit } from './unit.js';
 
 const port = parentPort;
@@ -18,8 +19,9 @@ port.on('message', (req: EncodeRequest) => {
     const sha256 = req.checksum
       ? createHash('sha256').update(new Uint8Array(req.buffer, 0, req.elements * 2)).digest('hex')
       : undefined;
-    const unit = encodeUnit(bf16, req.pieceSizes);
-    reply = { id: req.id, ok: true, unit, sha256 };
+    let limiterTies: LimiterTie[] = [];
+    const unit = encodeUnit(bf16, req.pieceSizes, { ties: req.ties, onLimiterTies: (t) => (limiterTies = t) });
+    reply = { id: req.id, ok: true, unit, sha256, limiterTies };
     transfer = uniqueBuffers(unit);
   } catch (err) {
     const e = err instanceof Df11Error ? err : undefined;

@@ -12,7 +12,7 @@ import { buildDecodeTables } from './decode-table.js';
 import { encodePiece, kernelTables, type EncoderState } from './encode-kernel.js';
 import { packGaps } from './gaps.js';
 import { exponentHistogram, EXPONENT_VALUES } from './histogram.js';
-import { buildHuffmanCode, streamBits, type HuffmanCode } from './huffman-build.js';
+import { buildHuffmanCode, streamBits, type HuffmanCode, type LimiterTie, type LimiterTiePolicy } from './huffman-build.js';
 import { writeOutputPositions } from './output-positions.js';
 import type { Df11Unit } from './unit.js';
 
@@ -29,23 +29,31 @@ const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * @throws Df11Error 'unit-invalid' (empty unit, bad piece sizes, N or B >= 2^31),
  *   'exponent-unencodable', 'ambiguous-limiter-tie', 'too-many-lut-rows'.
  */
-export function encodeUnit(bf16: Uint16Array, pieceSizes: readonly number[] = [bf16.length]): Df11Unit {
+export function encodeUnit(bf16: Uint16Array, pieceSizes: readonly number[] = [bf16.length], options: EncodeOptions = {}): Df11Unit {
   let total = 0;
   for (const s of pieceSizes) {
     if (!(Number.isSafeInteger(s) && s > 0)) throw new Df11Error('unit-invalid', `piece size ${s} is not a positive integer`);
     total += s;
   }
   if (total !== bf16.length) throw new Df11Error('unit-invalid', `piece sizes sum to ${total}, but the unit has ${bf16.length} elements`);
-  return encodeWithSplits([bf16], splitsOf(pieceSizes));
+  return encodeWithSplits([bf16], splitsOf(pieceSizes), options);
+}
+
+/** How to build a unit's code (huffman-build.ts). */
+export interface EncodeOptions {
+  /** The length limiter's tie policy (default `lowest-exponent`). */
+  ties?: LimiterTiePolicy;
+  /** Called with the limiter ties resolved by the policy, when there were any. */
+  onLimiterTies?: (ties: LimiterTie[]) => void;
 }
 
 /**
  * Encodes one unit given as its attr weights in order (each a flat BF16 array), without concatenating
  * them. Equivalent to `encodeUnit(concat(pieces), pieces.map(p => p.length))`.
  */
-export function encodeUnitPieces(pieces: readonly Uint16Array[]): Df11Unit {
+export function encodeUnitPieces(pieces: readonly Uint16Array[], options: EncodeOptions = {}): Df11Unit {
   for (const p of pieces) if (p.length === 0) throw new Df11Error('unit-invalid', 'a unit piece has no elements');
-  return encodeWithSplits(pieces, splitsOf(pieces.map((p) => p.length)));
+  return encodeWithSplits(pieces, splitsOf(pieces.map((p) => p.length)), options);
 }
 
 /**
@@ -68,11 +76,12 @@ function splitsOf(sizes: readonly number[]): number[] {
   return splits;
 }
 
-function encodeWithSplits(pieces: readonly Uint16Array[], splits: number[]): Df11Unit {
+function encodeWithSplits(pieces: readonly Uint16Array[], splits: number[], options: EncodeOptions): Df11Unit {
   if (pieces.every((p) => p.length === 0)) throw new Df11Error('unit-invalid', 'a unit needs at least one element');
   const hist = new Float64Array(EXPONENT_VALUES);
   for (const p of pieces) exponentHistogram(p, hist);
-  const code = buildHuffmanCode(hist);
+  const code = buildHuffmanCode(hist, options.ties === undefined ? {} : { ties: options.ties });
+  if (code.limiterTies.length > 0) options.onLimiterTies?.(code.limiterTies);
   const luts = buildDecodeTables(code);
   const unit = encodeStream(pieces, hist, code);
   unit.luts = luts;

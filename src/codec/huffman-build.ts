@@ -17,6 +17,36 @@ export interface HuffmanCode {
   eofCode: number;
   /** How many symbols the limiter demoted to frequency 1 (0 when it did not fire). */
   limiterDemotions: number;
+  /** Limiter iterations whose demoted set was chosen among tied frequencies > 1 (see {@link LimiterTiePolicy}). */
+  limiterTies: LimiterTie[];
+}
+
+/**
+ * What to do when the length limiter must choose among symbols of equal frequency > 1 (§11.4):
+ * - `lowest-exponent` (default): demote the tied symbols with the lowest exponents. The output is a valid,
+ *   lossless DF11 unit; it equals the reference's wherever numpy's argpartition picks the same symbols
+ *   (it did on the reference runs we measured), but numpy does not specify that order.
+ * - `strict`: throw Df11Error 'ambiguous-limiter-tie' rather than risk a code that differs from the reference.
+ */
+export type LimiterTiePolicy = 'lowest-exponent' | 'strict';
+
+/** One limiter iteration that chose among tied symbols. */
+export interface LimiterTie {
+  /** Symbols demoted in that iteration. */
+  k: number;
+  boundaryFrequency: number;
+  /** Symbols sharing the boundary frequency, and how many of them were demoted. */
+  tied: number;
+  slots: number;
+}
+
+export interface HuffmanOptions {
+  ties?: LimiterTiePolicy;
+}
+
+/** One line describing a limiter tie, for warnings and errors. */
+export function describeLimiterTie(t: LimiterTie): string {
+  return `length limiter at k=${t.k}: ${t.tied} symbols share the boundary frequency ${t.boundaryFrequency} for ${t.slots} demotion slot(s)`;
 }
 
 /**
@@ -25,13 +55,15 @@ export interface HuffmanCode {
  *
  * Tie policy (§11.4): the reference picks the demoted symbols with numpy's argpartition, whose order
  * among equal frequencies is unspecified. When the k-th and (k+1)-th smallest frequencies are equal and
- * greater than 1, the choice changes the code, so this function throws Df11Error 'ambiguous-limiter-tie'
- * instead of guessing. Ties at frequency 1 are inert (demoting such a symbol changes nothing).
+ * greater than 1, the choice changes the code: `options.ties` says what to do (default
+ * `lowest-exponent`; every such choice is listed in `limiterTies`). Ties at frequency 1 are inert
+ * (demoting such a symbol changes nothing).
  *
  * @throws Df11Error 'exponent-unencodable' when an exponent >= 240 occurs (it cannot be a LUT value, §8.1)
- *   or the histogram is empty; 'ambiguous-limiter-tie' as above.
+ *   or the histogram is empty; 'ambiguous-limiter-tie' under the `strict` tie policy.
  */
-export function buildHuffmanCode(hist: ArrayLike<number>): HuffmanCode {
+export function buildHuffmanCode(hist: ArrayLike<number>, options: HuffmanOptions = {}): HuffmanCode {
+  const tiePolicy = options.ties ?? 'lowest-exponent';
   if (hist.length !== EXPONENT_VALUES) throw new RangeError(`buildHuffmanCode: histogram must have ${EXPONENT_VALUES} entries, got ${hist.length}`);
   const present: Array<[symbol: number, freq: number]> = [];
   for (let e = 0; e < EXPONENT_VALUES; e++) {
@@ -48,8 +80,9 @@ export function buildHuffmanCode(hist: ArrayLike<number>): HuffmanCode {
   let leaves = buildDahuffmanTree(present);
   let maxLen = longest(leaves);
   let demotions = 0;
+  const ties: LimiterTie[] = [];
   if (maxLen > MAX_CODE_BITS) {
-    // Candidates in ascending original frequency. Ties are resolved only where provably irrelevant.
+    // Candidates in ascending original frequency, ties by ascending exponent.
     const sorted = present.slice().sort((x, y) => x[1] - y[1] || x[0] - y[0]);
     for (let k = 2; maxLen > MAX_CODE_BITS; k++) {
       if (k >= sorted.length) {
@@ -64,11 +97,14 @@ export function buildHuffmanCode(hist: ArrayLike<number>): HuffmanCode {
           if (f === boundary) tied++;
           else if (f < boundary) below++;
         }
-        throw new Df11Error(
-          'ambiguous-limiter-tie',
-          `length limiter at k=${k}: ${tied} symbols share the boundary frequency ${boundary} for ${k - below} demotion slot(s); ` +
-            `the reference's choice (numpy argpartition) is unspecified, so a byte-identical code cannot be guaranteed`,
-        );
+        const tie: LimiterTie = { k, boundaryFrequency: boundary, tied, slots: k - below };
+        if (tiePolicy === 'strict') {
+          throw new Df11Error(
+            'ambiguous-limiter-tie',
+            `${describeLimiterTie(tie)}; the reference's choice (numpy argpartition) is unspecified, so a byte-identical code cannot be guaranteed`,
+          );
+        }
+        ties.push(tie);
       }
       const demoted = new Set<number>();
       for (let j = 0; j < k; j++) demoted.add(sorted[j]![0]);
@@ -84,6 +120,7 @@ export function buildHuffmanCode(hist: ArrayLike<number>): HuffmanCode {
     eofLength: 0,
     eofCode: 0,
     limiterDemotions: demotions,
+    limiterTies: ties,
   };
   for (const leaf of leaves) {
     if (leaf.symbol === EOF_SYMBOL) {

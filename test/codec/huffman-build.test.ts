@@ -143,11 +143,15 @@ describe('32-bit length limiter', () => {
     assert.deepEqual([code.eofLength, code.eofCode], [32, 0]);
   });
 
-  it('throws ambiguous-limiter-tie when tied candidates above 1 compete for the last slot', () => {
+  it('resolves a limiter tie above frequency 1 by the lowest exponents, or throws under the strict policy', () => {
     // Three symbols of frequency 2 for k = 2 slots; the reference's pick (argpartition) is unspecified.
     const h = hist({ 150: 2, 151: 2, 152: 2, ...Object.fromEntries(Array.from({ length: 40 }, (_, i) => [100 + i, 2 ** (i + 2)])) });
+    const code = buildHuffmanCode(h);
+    assert.deepEqual(code.limiterTies, [{ k: 2, boundaryFrequency: 2, tied: 3, slots: 2 }]);
+    assert.ok(Math.max(...code.lengths, code.eofLength) <= 32);
+    assert.deepEqual(buildHuffmanCode(h, { ties: 'lowest-exponent' }), code);
     assert.throws(
-      () => buildHuffmanCode(h),
+      () => buildHuffmanCode(h, { ties: 'strict' }),
       (e: unknown) =>
         e instanceof Df11Error &&
         e.code === 'ambiguous-limiter-tie' &&
