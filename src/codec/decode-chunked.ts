@@ -14,18 +14,18 @@
 import { Df11Error } from '../errors.js';
 import { readChunkIndex, type ChunkIndex } from './chunk-index.js';
 import { CHUNK_BITS, CHUNK_BYTES, WINDOW_BITS, WINDOWS_PER_CHUNK } from './constants.js';
-import { buildFastTable, FAST_TABLE_BITS, walkLuts } from './fast-table.js';
+import { buildFastTable, FAST_TABLE_BITS, PACKED_EXPONENT_MASK, PACKED_LENGTH_MASK, walkLuts } from './fast-table.js';
 import {
-  buildPairTable,
-  PAIR_ADVANCE_MASK,
-  PAIR_FIRST_EXPONENT_SHIFT,
-  PAIR_FIRST_LENGTH_MASK,
-  PAIR_FIRST_LENGTH_SHIFT,
-  PAIR_MISS,
-  PAIR_SECOND_EXPONENT_SHIFT,
-  PAIR_TWO_FLAG,
-  pairEntryOfPacked,
-} from './pair-table.js';
+  buildMultiTable,
+  MULTI_ADVANCE_MASK,
+  MULTI_COUNT_MASK,
+  MULTI_COUNT_SHIFT,
+  MULTI_MAX_CODES,
+  MULTI_MISS,
+  MULTI_START_BITS,
+  MULTI_START_SHIFT,
+  type MultiTable,
+} from './multi-table.js';
 import { gapAt } from './gaps.js';
 import type { Df11Unit } from './unit.js';
 import type { UnitContext } from './validate-unit.js';
@@ -59,13 +59,15 @@ const SIGN_MANTISSA_BITS = (() => {
 if (
   WORD_BITS !== 32 ||
   FAST_TABLE_BITS !== 12 ||
-  PAIR_MISS !== 0 ||
-  PAIR_ADVANCE_MASK !== 0x3f ||
-  PAIR_FIRST_LENGTH_SHIFT !== 6 ||
-  PAIR_FIRST_LENGTH_MASK !== 0xf ||
-  PAIR_TWO_FLAG !== 0x400 ||
-  PAIR_FIRST_EXPONENT_SHIFT - 7 !== 9 ||
-  PAIR_SECOND_EXPONENT_SHIFT - 7 !== 17 ||
+  MULTI_MISS !== 0 ||
+  MULTI_ADVANCE_MASK !== 0x3f ||
+  MULTI_COUNT_SHIFT !== 6 ||
+  MULTI_COUNT_MASK !== 7 ||
+  MULTI_MAX_CODES !== 4 ||
+  MULTI_START_SHIFT !== 9 ||
+  MULTI_START_BITS !== 4 ||
+  PACKED_EXPONENT_MASK !== 0x7f80 ||
+  PACKED_LENGTH_MASK !== 0x7f ||
   WORDS_PER_WINDOW !== 2 ||
   WINDOWS_PER_CHUNK !== 512
 ) {
@@ -76,8 +78,8 @@ if (
 export interface PreparedUnit {
   readonly unit: Df11Unit;
   readonly index: ChunkIndex;
-  /** Pair table derived from `luts` (pair-table.ts). */
-  readonly pairs: Int32Array;
+  /** Multi-code table derived from `luts` (multi-table.ts). */
+  readonly multi: MultiTable;
   /** Names the unit (file, tensor) in errors, when known. */
   readonly context: UnitContext;
 }
@@ -88,7 +90,7 @@ export interface PreparedUnit {
  */
 export function prepareUnit(unit: Df11Unit, context: UnitContext = {}): PreparedUnit {
   const index = readChunkIndex(unit, context);
-  return { unit, index, pairs: buildPairTable(buildFastTable(index.luts)), context };
+  return { unit, index, multi: buildMultiTable(buildFastTable(index.luts)), context };
 }
 
 /** Allocates the per-thread scratch buffer {@link decodePreparedChunks} needs. */
@@ -158,19 +160,21 @@ function loadChunkWords(enc: Uint8Array, b: number, words: Int32Array): void {
  * b-1); returns the next element index and leaves the end of the last counted code in lastEndBit.
  *
  * Shape, for V8: the two inner loops call nothing (a table miss leaves them), so the JIT keeps the
- * arrays' base pointers in registers; each lookup writes two elements and advances by one or two
- * without a branch (the second write is overwritten next when there was one code); a window's 96 bits
- * (its 64 plus the 32-bit look-ahead) sit in three registers. Code that runs only once per call (the
- * exits) stays small: V8 compiles a long first call's loop on the fly, before such code has run.
+ * arrays' base pointers in registers; each lookup writes four elements and advances by its 1..4 codes
+ * without a branch (elements past its codes are rewritten by the next lookup, and the loops stop 3
+ * short of the range's end); a window's 96 bits (its 64 plus the 32-bit look-ahead) sit in three
+ * registers. Code that runs once per call (the exits) stays small: V8 compiles a long first call's
+ * loop on the fly, before such code has run.
  */
 function decodeChunkCodes(prepared: PreparedUnit, out: Uint16Array, b: number, words: Int32Array): number {
-  const { index, pairs, context } = prepared;
+  const { index, multi, context } = prepared;
+  const { meta, exponents } = multi;
   const { op, elements: n } = index;
   const { encodedExponent: enc, signMantissa: sm, gaps } = prepared.unit;
   const start = op[b]!;
   const stop = op[b + 1]!;
   const end = stop < n ? stop : n;
-  const endPair = end - 1; // a lookup may write two elements while idx < endPair
+  const endQuad = end - 3; // a lookup writes four elements while idx < endQuad (MULTI_MAX_CODES)
   const firstWindow = b * WINDOWS_PER_CHUNK;
   let p = gapAt(gaps, firstWindow); // bit offset in window j of the next code
   if (b === 0 && p !== 0) throw new Df11Error('gap-mismatch', `gap of window 0 is ${p}; the stream starts at bit 0`, context);
@@ -178,9 +182,10 @@ function decodeChunkCodes(prepared: PreparedUnit, out: Uint16Array, b: number, w
   const smBits = SIGN_MANTISSA_BITS;
 
   // Literals below: see the check at the top of the file (WORD_BITS 32, FAST_TABLE_BITS 12, the
-  // PAIR_* layout, WORDS_PER_WINDOW 2, 512 windows per chunk).
+  // MULTI_* layout, WORDS_PER_WINDOW 2, 512 windows per chunk).
   let idx = start;
-  let second = 0; // where the last lookup's second code started (its own start if it had one code)
+  let lastMeta = 0; // the last lookup's meta (0 after a general-path code) ...
+  let lastStart = 0; // ... and where in the window it started
   for (let j = 0; ; ) {
     const w0 = words[2 * j]!;
     const w1 = words[2 * j + 1]!;
@@ -188,54 +193,70 @@ function decodeChunkCodes(prepared: PreparedUnit, out: Uint16Array, b: number, w
     for (;;) {
       // Codes starting in the window's first word, then in its second; x = 32 bits from offset p
       // (two shifts keep a shift of 0 right: JS shift counts are mod 32).
-      while (p < 32 && idx < endPair) {
+      while (p < 32 && idx < endQuad) {
         const x = (w0 << p) | ((w1 >>> 1) >>> (31 - p));
-        const e = pairs[x >>> 20]!;
-        if (e === 0) break; // PAIR_MISS
-        out[idx] = smBits[sm[idx]!]! | ((e >>> 9) & 0x7f80);
-        out[idx + 1] = smBits[sm[idx + 1]!]! | ((e >>> 17) & 0x7f80);
-        idx += 1 + ((e >>> 10) & 1);
-        second = p + ((e >>> 6) & 0xf);
-        p += e & 0x3f;
+        const m = meta[x >>> 20]!;
+        if (m === 0) break; // MULTI_MISS
+        const e = exponents[x >>> 20]!;
+        out[idx] = smBits[sm[idx]!]! | ((e << 7) & 0x7f80);
+        out[idx + 1] = smBits[sm[idx + 1]!]! | ((e >>> 1) & 0x7f80);
+        out[idx + 2] = smBits[sm[idx + 2]!]! | ((e >>> 9) & 0x7f80);
+        out[idx + 3] = smBits[sm[idx + 3]!]! | ((e >>> 17) & 0x7f80);
+        idx += (m >>> 6) & 7;
+        lastMeta = m;
+        lastStart = p;
+        p += m & 0x3f;
       }
       if (p >= 32) {
-        while (p < 64 && idx < endPair) {
+        while (p < 64 && idx < endQuad) {
           const s = p - 32;
           const x = (w1 << s) | ((w2 >>> 1) >>> (31 - s));
-          const e = pairs[x >>> 20]!;
-          if (e === 0) break;
-          out[idx] = smBits[sm[idx]!]! | ((e >>> 9) & 0x7f80);
-          out[idx + 1] = smBits[sm[idx + 1]!]! | ((e >>> 17) & 0x7f80);
-          idx += 1 + ((e >>> 10) & 1);
-          second = p + ((e >>> 6) & 0xf);
-          p += e & 0x3f;
+          const m = meta[x >>> 20]!;
+          if (m === 0) break;
+          const e = exponents[x >>> 20]!;
+          out[idx] = smBits[sm[idx]!]! | ((e << 7) & 0x7f80);
+          out[idx + 1] = smBits[sm[idx + 1]!]! | ((e >>> 1) & 0x7f80);
+          out[idx + 2] = smBits[sm[idx + 2]!]! | ((e >>> 9) & 0x7f80);
+          out[idx + 3] = smBits[sm[idx + 3]!]! | ((e >>> 17) & 0x7f80);
+          idx += (m >>> 6) & 7;
+          lastMeta = m;
+          lastStart = p;
+          p += m & 0x3f;
         }
       }
       if (p >= 64 || idx >= end) break;
-      // A table miss, or the range's last element: one code the general way.
+      // A table miss, or one of the range's last three elements: one code by the LUT walk.
       const s = p & 31;
       const x = p < 32 ? (w0 << s) | ((w1 >>> 1) >>> (31 - s)) : (w1 << s) | ((w2 >>> 1) >>> (31 - s));
-      let e = pairs[x >>> 20]!;
-      if (e === 0) e = pairEntryOfPacked(walkLuts(index.luts, x, context));
-      out[idx] = smBits[sm[idx]!]! | ((e >>> 9) & 0x7f80);
+      const packed = walkLuts(index.luts, x, context);
+      out[idx] = smBits[sm[idx]!]! | (packed & 0x7f80); // PACKED_EXPONENT_MASK
       idx++;
-      second = p;
-      p += (e & 0x400) !== 0 ? (e >>> 6) & 0xf : e & 0x3f;
+      lastMeta = 0;
+      lastStart = p;
+      p += packed & 0x7f; // PACKED_LENGTH_MASK
     }
     if (p < 64) {
       lastEndBit = 64 * j + p; // done inside the window
       break;
     }
-    // The next code starts in window j+1; if the last lookup's second code started there, it is that one.
-    const next = second >= 64 ? second : p;
+    // The next code starts in window j+1: at p, or at an earlier code of the last lookup that starts
+    // there already (`beyond` of its codes do).
+    let next = p;
+    let beyond = 0;
+    for (let k = ((lastMeta >>> 6) & 7) - 1; k >= 1; k--) {
+      const codeStart = lastStart + ((lastMeta >>> (9 + 4 * (k - 1))) & 0xf);
+      if (codeStart < 64) break;
+      next = codeStart;
+      beyond++;
+    }
     if (++j === 512) {
-      // Chunk end: a second code starting in the next chunk is not this chunk's (finishChunk then sees
-      // the count fall short of op).
-      if (next !== p) idx--;
+      // Chunk end: codes starting in the next chunk are not this chunk's (finishChunk then sees the
+      // count fall short of op).
+      idx -= beyond;
       lastEndBit = 64 * 511 + next;
       break;
     }
-    if (idx < end || next !== p) {
+    if (idx < end || beyond > 0) {
       const gap = gapAt(gaps, firstWindow + j);
       if (gap !== next - 64) throw gapMismatch(firstWindow + j, gap, next - 64, context);
     }
@@ -244,7 +265,7 @@ function decodeChunkCodes(prepared: PreparedUnit, out: Uint16Array, b: number, w
       break;
     }
     p -= 64;
-    second = 0;
+    lastMeta = 0;
   }
   return idx;
 }
