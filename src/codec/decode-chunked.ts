@@ -11,6 +11,10 @@
 //  - a needed code with a 5th lookup or length 0 throws ('corrupt-lut-chain', 'corrupt-zero-length');
 //  - whoever decodes element N-1 checks ceil(S/8) = B ('stream-length-mismatch').
 // Bytes past B read as 0; the byte past the end of `gaps` reads as 0; a short `op` gets op[K] = N.
+//
+// Speed (one thread): a chunk's bytes are copied once into big-endian words; each lookup of the
+// multi-code table (multi-table.ts) on 12 look-ahead bits yields up to four codes (about three on
+// trained weights); the hot loop is shaped for V8 (see decodeChunkCodes). bench/decode-cpu.ts measures it.
 import { Df11Error } from '../errors.js';
 import { readChunkIndex, type ChunkIndex } from './chunk-index.js';
 import { CHUNK_BITS, CHUNK_BYTES, WINDOW_BITS, WINDOWS_PER_CHUNK } from './constants.js';
@@ -36,14 +40,14 @@ const CHUNK_WORDS = CHUNK_BYTES / 4 + 1;
 const SCRATCH_WORDS = CHUNK_WORDS + 1;
 /** Words per window: the hot loop holds a window's words in registers. */
 const WORDS_PER_WINDOW = WINDOW_BITS / 32;
+const WORD_BITS = 32;
+const WORD_BYTES = 4;
 /**
  * Where decodeChunkCodes' last counted code ended, in bits from the start of its chunk. A module
  * variable rather than a second return value: V8 needs no type feedback to store it (see
  * decodeChunkCodes). Only meaningful right after a call.
  */
 let lastEndBit = 0;
-const WORD_BITS = 32;
-const WORD_BYTES = 4;
 /** Sign/mantissa byte -> its bits in place in a BF16 word (sign to bit 15, mantissa stays in 0-6). */
 const SIGN_MANTISSA_BITS = (() => {
   const t = new Uint16Array(256);
@@ -85,7 +89,7 @@ export interface PreparedUnit {
 }
 
 /**
- * Validates the unit's structure (chunk-index.ts) and derives the fast decode table.
+ * Validates the unit's structure (chunk-index.ts) and derives the decode tables from its `luts`.
  * @throws Df11Error 'unit-invalid' on a structural problem.
  */
 export function prepareUnit(unit: Df11Unit, context: UnitContext = {}): PreparedUnit {
@@ -99,8 +103,9 @@ export function createChunkScratch(): Int32Array {
 }
 
 /**
- * Decodes chunks [firstChunk, endChunk) of `unit` into `out` (length >= N): chunk b writes exactly
- * out[op[b] .. min(op[b+1], N)) and nothing else, even on corrupt input.
+ * Decodes chunks [firstChunk, endChunk) of `unit` into `out` (length >= N): chunk b writes
+ * out[op[b] .. min(op[b+1], N)) and nothing outside it, even on corrupt input (where it may throw
+ * after writing part of its range).
  * @throws Df11Error 'unit-invalid', 'gap-mismatch', 'chunk-count-mismatch', 'corrupt-lut-chain',
  *   'corrupt-zero-length', 'stream-length-mismatch' (see the file header); RangeError when `out` is
  *   shorter than N or the range is not within [0, K].

@@ -56,9 +56,9 @@ export class DecodePool {
    *   `context`'s file and tensor; Error when the pool is closed or a worker died.
    */
   async decode(unit: Df11Unit, context: UnitContext = {}): Promise<Uint16Array> {
-    const n = readChunkIndex(unit, context).elements;
-    const out = new Uint16Array(new SharedArrayBuffer(n * Uint16Array.BYTES_PER_ELEMENT));
-    await this.decodeInto(unit, out, context);
+    const index = readChunkIndex(unit, context);
+    const out = new Uint16Array(new SharedArrayBuffer(index.elements * Uint16Array.BYTES_PER_ELEMENT));
+    await this.enqueue(unit, index.chunks, out, context);
     return out;
   }
 
@@ -73,11 +73,16 @@ export class DecodePool {
     if (out.length < n) throw new RangeError(`DecodePool.decodeInto: output holds ${out.length} elements; the unit has ${n}`);
     const direct = out.buffer instanceof SharedArrayBuffer;
     const target = direct ? out.subarray(0, n) : new Uint16Array(new SharedArrayBuffer(n * Uint16Array.BYTES_PER_ELEMENT));
-    const run = (): Promise<void> => this.run(unit, index.chunks, target, context);
+    await this.enqueue(unit, index.chunks, target, context);
+    if (!direct) out.set(target);
+  }
+
+  /** Runs a decode after those already queued (each one uses every thread). */
+  private enqueue(unit: Df11Unit, chunks: number, out: Uint16Array, context: UnitContext): Promise<void> {
+    const run = (): Promise<void> => this.run(unit, chunks, out, context);
     const job = this.queue.then(run, run);
     this.queue = job.catch(() => undefined);
-    await job;
-    if (!direct) out.set(target);
+    return job;
   }
 
   /** Ends the workers; decodes in flight or queued reject. Safe to call more than once. */
