@@ -110,6 +110,8 @@ async function runGenerate(args: CommandArgs, ctx: CliContext): Promise<number> 
 
   const model = await openModelDir(dir);
   try {
+    if (mode === 'df11' && model.files.kind !== 'df11') throw usageError(`--mode df11 needs a DF11 model folder (make one with df11 compress); ${dir} holds BF16 weights`);
+    if (mode !== undefined && mode !== 'df11' && model.files.kind === 'df11') throw usageError(`--mode ${mode} needs BF16 weights; ${dir} is a DF11 model (use --mode df11)`);
     const config = parseModelConfig(model.files.config, dir);
     const tokenizer = await loadTokenizer(model.dir, config.vocabSize, stringOption(args, 'tokenizer'));
     const bos = config.bosTokenId ?? tokenizer.bosId;

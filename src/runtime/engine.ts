@@ -6,6 +6,7 @@
  * the modes differ only in where weights come from, so bf16, df11 and offload give identical logits.
  */
 import { Df11Error } from '../errors.js';
+import type { GpuDecoderOptions } from '../gpu/decoder.js';
 import type { GpuAdapterSummary, GpuContext } from '../gpu/device.js';
 import { ARGMAX_RESULT_BYTES, ForwardPass } from './forward.js';
 import { BUFFER_USAGE, GpuMemory } from './gpu-memory.js';
@@ -29,6 +30,12 @@ export const DEFAULT_MAX_CHUNK_TOKENS = 64;
  * the arithmetic of a whole workgroup, so small workgroups run the tiny demo model ~20x faster.
  */
 export const SWIFTSHADER_ROW_WORKGROUP = 4;
+/**
+ * Workgroup memory of the DF11 decode kernel on SwiftShader: its compile time grows with the
+ * kernel's workgroup array (about 10 s at the default 32 KiB, 2.5 s at 8 KiB); decoded bytes are
+ * the same for any size.
+ */
+export const SWIFTSHADER_DECODE_WORKGROUP_BYTES = 8192;
 const MAP_MODE_READ = 0x1;
 const F32_BYTES = 4;
 /** result[0] of rt-argmax when no logit beat -infinity. */
@@ -53,6 +60,11 @@ export interface EngineOptions {
    * bit for bit between engines with the same value on the same device.
    */
   rowWorkgroup?: number;
+  /**
+   * Options of the DF11 decoder (default: the decoder's, except workgroup memory of
+   * SWIFTSHADER_DECODE_WORKGROUP_BYTES on SwiftShader).
+   */
+  decoder?: GpuDecoderOptions;
 }
 
 export interface ForwardOptions {
@@ -108,6 +120,8 @@ export class InferenceEngine {
     const memory = new GpuMemory(device, cap);
     let weights: WeightProvider | undefined;
     let kv: KvCache | undefined;
+    device.pushErrorScope('out-of-memory');
+    let outOfMemory: GPUError | null = null;
     try {
       const rowWorkgroup = options.rowWorkgroup ?? (gpu.adapter.isSwiftShader ? SWIFTSHADER_ROW_WORKGROUP : ROW_WORKGROUP);
       const kernels = await compileKernels(device, { rowWorkgroup });
@@ -116,7 +130,8 @@ export class InferenceEngine {
       // readback buffers (made by the constructor) and a minimal KV cache must fit beside the weights
       const reserved = ARGMAX_RESULT_BYTES + config.vocabSize * F32_BYTES;
       if (files.kind === 'df11') {
-        weights = await Df11WeightProvider.create(memory, files, config);
+        const decoder = options.decoder ?? (gpu.adapter.isSwiftShader ? { workgroupStorageBytes: SWIFTSHADER_DECODE_WORKGROUP_BYTES } : {});
+        weights = await Df11WeightProvider.create(memory, files, config, decoder);
       } else {
         const weightMode = mode === 'offload' ? 'offload' : 'bf16';
         const left = (positions: number) => memory.availableBytes - reserved - KvCache.bytesFor(config, positions, maxChunk);
@@ -135,13 +150,20 @@ export class InferenceEngine {
       }
       kv = new KvCache(memory, config, ropeInverseFrequencies(config.headDim, config.ropeTheta, config.ropeScaling), maxChunk);
       const perPosition = KvCache.bytesPerPosition(config, maxChunk);
-      const fit = Math.floor((memory.availableBytes - reserved) / perPosition);
+      const fit = Math.min(Math.floor((memory.availableBytes - reserved) / perPosition), KvCache.maxCapacity(device.limits, config, maxChunk));
       if (fit < 1) {
         throw new Df11Error('gpu-memory', `no room for the KV cache: the weights and activations leave ${memory.availableBytes} bytes of the ${cap} allowed; one position needs ${perPosition + reserved}`);
       }
       kv.resize(Math.min(wanted, fit), 0);
-      return new InferenceEngine(gpu, config, mode, memory, forwardPass, weights, kv);
+      const engine = new InferenceEngine(gpu, config, mode, memory, forwardPass, weights, kv);
+      outOfMemory = await device.popErrorScope();
+      if (outOfMemory) {
+        engine.destroy();
+        throw new Df11Error('gpu-memory', `the device ran out of memory loading the model (${memory.peakBytes} bytes allocated): ${outOfMemory.message}`, { file: files.name });
+      }
+      return engine;
     } catch (e) {
+      if (outOfMemory === null) await device.popErrorScope().catch(() => null);
       kv?.release();
       weights?.destroy();
       memory.destroyAll();
@@ -184,7 +206,7 @@ export class InferenceEngine {
     const perPosition = KvCache.bytesPerPosition(this.config, this.forwardPass.maxChunk);
     // with nothing to keep, the old cache is freed before the new one is made
     const room = this.memory.availableBytes + (this.pos === 0 ? KvCache.bytesFor(this.config, this.kv.capacity, this.forwardPass.maxChunk) : 0);
-    const capacity = Math.min(target, Math.floor(room / perPosition));
+    const capacity = Math.min(target, Math.floor(room / perPosition), KvCache.maxCapacity(this.gpu.device.limits, this.config, this.forwardPass.maxChunk));
     if (capacity <= this.kv.capacity) return this.kv.capacity;
     if (this.pos === 0) this.kv.release();
     this.kv.resize(capacity, this.pos);
@@ -208,8 +230,12 @@ export class InferenceEngine {
     if (this.pos + ids.length > this.kv.capacity) {
       throw new Df11Error('generation', `the KV cache holds ${this.kv.capacity} positions; ${this.pos} are used and ${ids.length} more were asked for`);
     }
-    const rec = new Recorder(this.gpu.device, 'forward');
+    const device = this.gpu.device;
+    const rec = new Recorder(device, 'forward');
     const chunk = this.forwardPass.maxChunk;
+    // A validation error would leave results silently wrong: catch them for the whole pass.
+    device.pushErrorScope('validation');
+    let failed = false;
     try {
       for (let at = 0; at < ids.length; at += chunk) {
         const part = ids.subarray(at, Math.min(at + chunk, ids.length));
@@ -222,8 +248,15 @@ export class InferenceEngine {
       if (options.logits) enc.copyBufferToBuffer(act.logits, 0, this.logitsRead, 0, this.config.vocabSize * F32_BYTES);
       rec.flush();
     } catch (e) {
+      failed = true;
       this.weights.reset();
       throw e;
+    } finally {
+      const error = await device.popErrorScope();
+      if (error && !failed) {
+        this.weights.reset();
+        throw new Error(`WebGPU validation error in a forward pass: ${error.message}`);
+      }
     }
     this.pos += ids.length;
     await this.weights.afterForward();

@@ -108,7 +108,7 @@ export class ForwardPass {
     const queue = rec.device.queue;
     // Queue writes happen at submit order: submit the previous chunk before overwriting its inputs.
     rec.flush();
-    queue.writeBuffer(a.step, 0, new Uint32Array([n, pos0, 0, 0]));
+    queue.writeBuffer(a.step, 0, new Uint32Array([n, pos0, kv.capacity, 0]));
 
     const lookup = weights.embedding(tokens, rec);
     queue.writeBuffer(a.ids, 0, lookup.ids);
@@ -134,7 +134,7 @@ export class ForwardPass {
       ops.attention(
         pass,
         { q: a.q, kCache: cache.k, vCache: cache.v, att: kv.scoreScratch, out: a.attn },
-        { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, capacity: kv.capacity },
+        { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim },
         n,
       );
       ops.matvec(pass, w.o, a.attn, a.x, n, { accumulate: true, bias: vec.oBias });

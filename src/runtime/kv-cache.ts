@@ -55,6 +55,16 @@ export class KvCache {
     return c.layers * 2 * capacity * kvDim * F32_BYTES + capacity * c.headDim * F32_BYTES + maxChunk * c.heads * capacity * F32_BYTES;
   }
 
+  /**
+   * Most positions the device can bind: each layer's K or V buffer and the score scratch are bound
+   * whole, so each must stay within maxStorageBufferBindingSize.
+   */
+  static maxCapacity(limits: { maxStorageBufferBindingSize: number; maxBufferSize: number }, c: ModelConfig, maxChunk: number): number {
+    const bound = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+    const perRow = Math.max(c.kvHeads * c.headDim, maxChunk * c.heads, c.headDim) * F32_BYTES;
+    return Math.floor(bound / perRow);
+  }
+
   /** Bytes one more position costs. */
   static bytesPerPosition(c: ModelConfig, maxChunk: number): number {
     return KvCache.bytesFor(c, 1, maxChunk);

@@ -6,34 +6,30 @@
 //
 // Bindings (group 0):
 //   0 params   uniform        Params below
-//   1 step     uniform        Step: n_tokens, pos0
+//   1 step     uniform        Step: n_tokens, pos0, kv_capacity
 //   2 q        storage read   f32 [n_tokens, heads * head_dim]
 //   3 k_cache  storage read   f32 [capacity, kv_heads * head_dim]
 //   4 v_cache  storage read   f32 [capacity, kv_heads * head_dim]
-//   5 att      storage rw     f32 [n_tokens * heads, capacity] scratch for the scores
+//   5 att      storage rw     f32 [n_tokens * heads, kv_capacity] scratch for the scores
 //   6 out      storage rw     f32 [n_tokens, heads * head_dim]
 //
 // Workgroup: WG invocations per (head, token); dispatch (heads, n_tokens). Invocation i scores keys
 // i, i + WG, ... (each dot product summed over head_dim in order); max and sum are reduced by a fixed
 // binary tree; output element d (invocation d mod WG) sums over j = 0..p in order. Deterministic.
-// Invariant: the host checks pos0 + n_tokens <= capacity.
+// Invariant: the host checks pos0 + n_tokens <= kv_capacity.
 
 struct Params {
   heads: u32,
   kv_heads: u32,
   head_dim: u32,
-  capacity: u32,
   score_div: f32,
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
 }
 
 struct Step {
   n_tokens: u32,
   pos0: u32,
-  _pad0: u32,
-  _pad1: u32,
+  kv_capacity: u32,
+  _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -60,7 +56,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let kv_dim = params.kv_heads * hd;
   let koff = (h / (params.heads / params.kv_heads)) * hd;
   let qbase = (t * params.heads + h) * hd;
-  let abase = (t * params.heads + h) * params.capacity;
+  let abase = (t * params.heads + h) * step.kv_capacity;
 
   var m = LOWEST_F32;
   for (var j = lid; j < n; j += WG) {

@@ -3,7 +3,7 @@
 //
 // Bindings (group 0):
 //   0 params   uniform        Params below
-//   1 step     uniform        Step: n_tokens, pos0
+//   1 step     uniform        Step: n_tokens, pos0, kv_capacity
 //   2 k        storage read   f32 [n_tokens, kv_dim]
 //   3 v        storage read   f32 [n_tokens, kv_dim]
 //   4 k_cache  storage rw     f32 [capacity, kv_dim]
@@ -22,8 +22,8 @@ struct Params {
 struct Step {
   n_tokens: u32,
   pos0: u32,
-  _pad0: u32,
-  _pad1: u32,
+  kv_capacity: u32,
+  _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;

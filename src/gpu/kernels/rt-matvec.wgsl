@@ -6,7 +6,7 @@
 //
 // Bindings (group 0):
 //   0 params  uniform        Params below
-//   1 step    uniform        Step: n_tokens, pos0
+//   1 step    uniform        Step: n_tokens, pos0, kv_capacity
 //   2 w       storage read   BF16 pairs (u32)
 //   3 x       storage read   f32 [n_tokens, cols]
 //   4 y       storage rw     f32 [n_tokens, rows]
@@ -32,8 +32,8 @@ struct Params {
 struct Step {
   n_tokens: u32,
   pos0: u32,
-  _pad0: u32,
-  _pad1: u32,
+  kv_capacity: u32,
+  _pad: u32,
 }
 
 /** y += W x instead of y = W x (residual connections). */

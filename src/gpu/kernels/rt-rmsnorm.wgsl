@@ -3,7 +3,7 @@
 //
 // Bindings (group 0):
 //   0 params  uniform        Params below
-//   1 step    uniform        Step: n_tokens, pos0
+//   1 step    uniform        Step: n_tokens, pos0, kv_capacity
 //   2 x       storage read   f32 [rows, dim]
 //   3 weight  storage read   f32 [dim]
 //   4 out     storage rw     f32 [rows, dim] (or [1, dim] with last_row_only)
@@ -22,8 +22,8 @@ struct Params {
 struct Step {
   n_tokens: u32,
   pos0: u32,
-  _pad0: u32,
-  _pad1: u32,
+  kv_capacity: u32,
+  _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;

@@ -6,7 +6,7 @@
 //
 // Bindings (group 0):
 //   0 params  uniform        Params below
-//   1 step    uniform        Step: n_tokens, pos0
+//   1 step    uniform        Step: n_tokens, pos0, kv_capacity
 //   2 table   storage read   f32 [positions, half, 2]: (cos, sin) pairs
 //   3 q       storage rw     f32 [n_tokens, heads * head_dim]
 //   4 k       storage rw     f32 [n_tokens, kv_heads * head_dim]
@@ -25,8 +25,8 @@ struct Params {
 struct Step {
   n_tokens: u32,
   pos0: u32,
-  _pad0: u32,
-  _pad1: u32,
+  kv_capacity: u32,
+  _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;

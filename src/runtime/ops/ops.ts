@@ -25,7 +25,7 @@ export class Ops {
     readonly device: GPUDevice,
     readonly kernels: KernelSet,
     readonly binder: Binder,
-    /** The 16-byte Step uniform (n_tokens, pos0) written once per forward pass. */
+    /** The 16-byte Step uniform (n_tokens, pos0, kv_capacity) written once per forward pass. */
     private readonly step: GPUBuffer,
     dummy: GPUBuffer,
   ) {
@@ -99,16 +99,16 @@ export class Ops {
     this.dispatch(pass, k, [params, { buffer: this.step }, { buffer: kBuf }, { buffer: v }, { buffer: kCache }, { buffer: vCache }], groups(kvDim, k.workgroupSize), n);
   }
 
-  /** Causal GQA attention of n query tokens over cache rows 0 .. pos0 + t. */
+  /** Causal GQA attention of n query tokens over cache rows 0 .. pos0 + t (score rows of Step.kv_capacity). */
   attention(
     pass: GPUComputePassEncoder,
     bufs: { q: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; att: GPUBuffer; out: GPUBuffer },
-    shape: { heads: number; kvHeads: number; headDim: number; capacity: number },
+    shape: { heads: number; kvHeads: number; headDim: number },
     n: number,
   ): void {
     const k = this.kernels.attention;
     const scoreDiv = Math.fround(Math.sqrt(shape.headDim));
-    const params = this.binder.uniform([shape.heads, shape.kvHeads, shape.headDim, shape.capacity, { f32: scoreDiv }]);
+    const params = this.binder.uniform([shape.heads, shape.kvHeads, shape.headDim, { f32: scoreDiv }]);
     this.dispatch(
       pass,
       k,

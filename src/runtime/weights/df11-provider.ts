@@ -12,7 +12,7 @@
 import { Df11Error } from '../../errors.js';
 import { unitPieces } from '../../format/df11-pieces.js';
 import { shapesFromConfig } from '../../format/df11-pieces.js';
-import { GpuDecoder } from '../../gpu/decoder.js';
+import { GpuDecoder, type GpuDecoderOptions } from '../../gpu/decoder.js';
 import type { GpuUnit } from '../../gpu/gpu-unit.js';
 import { align, BUFFER_USAGE, type GpuMemory } from '../gpu-memory.js';
 import type { ModelConfig } from '../model-config.js';
@@ -69,8 +69,8 @@ export class Df11WeightProvider implements WeightProvider {
    * @throws Df11Error 'unit-invalid' (pieces that do not match the config's shapes, bad unit data),
    *   'tensor-not-found' (a matrix in no unit and no tensor), 'gpu-memory', 'gpu-limit'.
    */
-  static async create(memory: GpuMemory, files: Df11ModelFiles, config: ModelConfig): Promise<Df11WeightProvider> {
-    const decoder = await GpuDecoder.create(memory.device);
+  static async create(memory: GpuMemory, files: Df11ModelFiles, config: ModelConfig, decoderOptions: GpuDecoderOptions = {}): Promise<Df11WeightProvider> {
+    const decoder = await GpuDecoder.create(memory.device, decoderOptions);
     const units = new Map<string, LoadedUnit>();
     const placements = new Map<string, Placement>();
     const lookup = shapesFromConfig(files.config);
