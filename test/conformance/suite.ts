@@ -12,7 +12,7 @@ import { encodeUnit } from '../../src/codec/encode.js';
 import type { Df11Unit } from '../../src/codec/unit.js';
 import { Df11Error } from '../../src/errors.js';
 import { corruptionsOf, type Corruption } from './corrupt.js';
-import { demoModelAvailable, demoUnits, syntheticUnits, type ConformanceUnit } from './units.js';
+import { demoUnits, syntheticUnits, type ConformanceUnit } from './units.js';
 
 export type DecodeFn = (unit: Df11Unit) => Promise<Uint16Array> | Uint16Array;
 export type DecodeIntoFn = (unit: Df11Unit, out: Uint16Array) => Promise<void> | void;
@@ -125,8 +125,8 @@ export function runDecoderConformance(name: string, decode: DecodeFn, options: C
       }
     };
 
-    describe('demo model units', { skip: !demoModelAvailable && 'demo model not found' }, () => {
-      for (const u of demoModelAvailable ? demoUnits() : []) test(`${u.name} decodes bit-exactly`, opts, () => decodesExactly(u));
+    describe('demo model units', () => {
+      for (const u of demoUnits()) test(`${u.name} decodes bit-exactly`, opts, () => decodesExactly(u));
     });
 
     describe('synthetic units', () => {
@@ -153,7 +153,7 @@ export function runDecoderConformance(name: string, decode: DecodeFn, options: C
     });
 
     describe('corrupt units', () => {
-      const bases = [...(demoModelAvailable ? demoUnits() : []), ...syntheticUnits()].filter((u) => CORRUPTION_BASES.some((p) => u.name.startsWith(p)));
+      const bases = [...demoUnits(), ...syntheticUnits()].filter((u) => CORRUPTION_BASES.some((p) => u.name.startsWith(p)));
       for (const base of bases) {
         test(`corruptions of ${base.name}`, opts, async () => {
           const corruptions = corruptionsOf(base.unit, base.original, streamBitsOf(base));

@@ -3,7 +3,6 @@
 // chunk boundary, the rare short output_positions case, a chunk holding only EOF). Each is built once
 // per process. `check` states the property a unit was built for, so a change in the encoder that loses
 // the corner makes the suite fail instead of silently testing something else.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHUNK_BITS, CHUNK_BYTES } from '../../src/codec/constants.js';
 import { encodeUnit, encodeUnitPiecesWithCode } from '../../src/codec/encode.js';
@@ -39,7 +38,6 @@ function expect(cond: boolean, what: string): void {
 }
 
 /** The demo model's units (5 layers of 7 attrs, and embed_tokens as a [] unit); undefined without the model. */
-export const demoModelAvailable = existsSync(join(sharedDemoModelDir(), 'model.safetensors'));
 let demoCache: ConformanceUnit[] | undefined;
 export function demoUnits(): ConformanceUnit[] {
   if (demoCache) return demoCache;
