@@ -53,7 +53,20 @@ export const COMPANION_FILES = [
   'merges.txt',
   'chat_template.jinja',
   'chat_template.json',
+  'tokenizer.bin',
 ] as const;
+
+/** llama2.c vocabularies other than tokenizer.bin are named tok<vocab size>.bin (e.g. tok512.bin). */
+const LLAMA2C_TOKENIZER_FILE = /^tok\d+\.bin$/;
+
+/** The companion files present in `dir` (file names only). */
+export async function companionFileNames(dir: string): Promise<string[]> {
+  const names = await readdir(dir);
+  const wanted = (n: string): boolean => (COMPANION_FILES as readonly string[]).includes(n) || LLAMA2C_TOKENIZER_FILE.test(n);
+  const out: string[] = [];
+  for (const n of names.filter(wanted).sort()) if (await isFile(join(dir, n))) out.push(n);
+  return out;
+}
 const BF16_BYTES = 2;
 const BITS_PER_BYTE = 8;
 
@@ -180,10 +193,7 @@ export async function compressModel(options: CompressOptions): Promise<CompressS
     checkAborted(options.signal);
 
     await writeDf11ConfigFile(out.tempDir, outputConfig(input.config, castBf16), makeDf11Config(options.patternDict));
-    for (const name of COMPANION_FILES) {
-      const src = join(input.dir, name);
-      if (await isFile(src)) await copyFile(src, out.path(name));
-    }
+    for (const name of await companionFileNames(input.dir)) await copyFile(join(input.dir, name), out.path(name));
     summary.outputBytes = await directoryBytes(out.tempDir);
     await out.commit();
     summary.seconds = (Date.now() - started) / 1000;

@@ -17,7 +17,7 @@ import { openDf11ForCli } from './open-df11.js';
 import { shapesFromConfig, unitPieces, type UnitPiece } from '../format/df11-pieces.js';
 import { INDEX_FILE_SUFFIX } from '../format/safetensors-index.js';
 import { AtomicOutputDir } from './atomic-dir.js';
-import { COMPANION_FILES } from './compress-model.js';
+import { companionFileNames } from './compress-model.js';
 import type { Progress } from './progress.js';
 import { COPY_CHUNK_BYTES } from './tensor-data.js';
 import { createUnitDecoder, type UnitDecoder } from './unit-decoder.js';
@@ -123,7 +123,7 @@ export async function decompressModel(options: DecompressOptions): Promise<Decom
     const config = restoredConfig(model.config);
     if (config !== null) await writeFile(out.path(DF11_CONFIG_FILE), JSON.stringify(config, null, CONFIG_JSON_INDENT) + '\n');
     const dir = (await stat(options.inputDir)).isDirectory() ? options.inputDir : dirname(options.inputDir);
-    for (const name of COMPANION_FILES) if (await hasFile(dir, name)) await copyFile(join(dir, name), out.path(name));
+    for (const name of await companionFileNames(dir)) await copyFile(join(dir, name), out.path(name));
     await out.commit();
     return {
       units: model.units.length,
