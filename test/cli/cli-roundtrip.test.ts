@@ -37,6 +37,7 @@ describe('df11 CLI round trip on the demo model', () => {
       'model_layers_2.safetensors',
       'model_layers_3.safetensors',
       'model_layers_4.safetensors',
+      'tok512.bin',
     ]);
     assert.ok(!(await readdir(dir)).some((n) => n.includes('.tmp-')), 'no temp folder left');
 
@@ -94,7 +95,7 @@ describe('df11 CLI round trip on the demo model', () => {
     const df11 = join(dir, 'single');
     const c = await runDf11(['compress', join(demo, 'model.safetensors'), df11, '--layout', 'single', '--no-checksum', '--threads', '1']);
     assert.equal(c.code, 0, c.stderr);
-    assert.deepEqual((await readdir(df11)).sort(), ['config.json', 'model.safetensors']);
+    assert.deepEqual((await readdir(df11)).sort(), ['config.json', 'model.safetensors', 'tok512.bin']);
     const v = await runDf11(['verify', df11]);
     assert.equal(v.code, 0, v.stderr);
     assert.match(v.stdout, /7 unit\(s\) without checksum: structure and decoding only/);
