@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The df11 demo: compresses the stories260K demo model (a real trained tiny Llama, BF16) to DF11,
-# inspects and verifies the result, decompresses it back and checks that every weight is
+# inspects and verifies the result, generates a story on WebGPU with the weights kept compressed on the
+# GPU (decoded just before use), then decompresses the model back and checks that every weight is
 # byte-identical to the original.
 #
 # On a fresh Debian machine it installs what it needs first: the Vulkan loader and SwiftShader
@@ -48,6 +49,9 @@ step "df11 inspect $out/df11"
 df11 inspect "$out/df11"
 step "df11 verify $out/df11 --against $demo"
 df11 verify "$out/df11" --against "$demo"
+step "df11 generate $out/df11 --mode df11 --max-tokens 120  (greedy; same tokens as the BF16 model)"
+df11 generate "$out/df11" --mode df11 --max-tokens 120
+echo
 step "df11 decompress $out/df11 $out/restored"
 df11 decompress "$out/df11" "$out/restored"
 
