@@ -38,6 +38,7 @@ export type Df11ErrorCode =
   // runtime
   | 'gpu-memory'
   | 'tokenizer-invalid'
+  | 'chat-template-invalid'
   | 'generation'
   // cli
   | 'usage'

@@ -81,3 +81,8 @@ export { Sampler, type SamplingOptions } from './runtime/sampler.js';
 export { Llama2cTokenizer } from './runtime/tokenizer-llama2c.js';
 export type { TextTokenizer, StreamDecoder } from './runtime/tokenizer.js';
 export { openModelDir, loadTokenizer, type OpenedModel } from './runtime/node/open-model.js';
+export { HfTokenizer, specialTokenText, type HfTokenizerFiles } from './runtime/tokenizer-hf.js';
+export { ChatTemplate, selectChatTemplate, PLAIN_CHAT_TEMPLATE, type ChatMessage, type ChatRole, type ChatRenderOptions } from './runtime/chat-template.js';
+export { ChatSession, type ChatSessionOptions, type TurnOptions, type TurnSummary } from './runtime/chat-session.js';
+export { loadHfTokenizer, loadChatTemplate, type ChatTemplateChoice } from './runtime/node/hf-tokenizer-files.js';
+export type { ModelTokenizer } from './runtime/node/open-model.js';

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generate } from '../../src/runtime/generate.js';
 import { loadTokenizer } from '../../src/runtime/node/open-model.js';
-import type { Llama2cTokenizer } from '../../src/runtime/tokenizer-llama2c.js';
+import type { TextTokenizer } from '../../src/runtime/tokenizer.js';
 import { demoEngine, greedyFixture, promptFixture } from './runtime-helpers.js';
 
 describe('greedy generation on stories260K (bf16 mode)', () => {
   let ctx: Awaited<ReturnType<typeof demoEngine>>;
-  let tok: Llama2cTokenizer;
+  let tok: TextTokenizer;
   before(async () => {
     ctx = await demoEngine({ mode: 'bf16', contextTokens: 128 });
     tok = await loadTokenizer(ctx.model.dir, ctx.engine.config.vocabSize);

@@ -3,10 +3,10 @@
  * engine's ModelFiles and finds its tokenizer.
  * - A DF11 directory (config.json with dfloat11_config) is opened with openDf11Model.
  * - A BF16 directory: its index.json shards, else `model.safetensors`, else every `*.safetensors`.
- * Tokenizer: `tokenizer.bin` or a single `tok*.bin` (llama2.c layout).
+ * Tokenizer: `tokenizer.json` (Hugging Face), else `tokenizer.bin` or a single `tok*.bin` (llama2.c).
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Df11Error } from '../../errors.js';
 import { DF11_CONFIG_KEY } from '../../format/df11-config.js';
@@ -15,11 +15,12 @@ import { INDEX_FILE_NAME } from '../../format/safetensors-index.js';
 import { SafetensorsModel } from '../../format/safetensors-model.js';
 import type { ModelFiles } from '../model-files.js';
 import { Llama2cTokenizer } from '../tokenizer-llama2c.js';
+import type { HfTokenizer } from '../tokenizer-hf.js';
+import { HF_TOKENIZER_FILE, loadHfTokenizer } from './hf-tokenizer-files.js';
+import { readSmallFile } from './small-file.js';
 
 const CONFIG_FILE = 'config.json';
 const SINGLE_WEIGHTS_FILE = 'model.safetensors';
-/** config.json and tokenizer files larger than this are refused. */
-const MAX_SMALL_FILE_BYTES = 64 * 1024 * 1024;
 const LLAMA2C_TOKENIZER = /^(tokenizer|tok\d*)\.bin$/;
 
 export interface OpenedModel {
@@ -27,18 +28,6 @@ export interface OpenedModel {
   /** The directory. */
   dir: string;
   close(): Promise<void>;
-}
-
-async function readSmallFile(file: string): Promise<Uint8Array> {
-  try {
-    const st = await stat(file);
-    if (!st.isFile()) throw new Df11Error('io', 'not a regular file', { file });
-    if (st.size > MAX_SMALL_FILE_BYTES) throw new Df11Error('io', `file of ${st.size} bytes exceeds ${MAX_SMALL_FILE_BYTES}`, { file });
-    return await readFile(file);
-  } catch (cause) {
-    if (cause instanceof Df11Error) throw cause;
-    throw new Df11Error('io', `cannot read: ${(cause as Error).message}`, { file, cause });
-  }
 }
 
 async function readConfig(dir: string): Promise<Record<string, unknown>> {
@@ -82,21 +71,28 @@ export async function openModelDir(dir: string): Promise<OpenedModel> {
   return { dir, files: { kind: 'bf16', config, name: dir, tensors: st }, close: () => st.close() };
 }
 
+/** The tokenizers loadTokenizer returns. */
+export type ModelTokenizer = Llama2cTokenizer | HfTokenizer;
+
 /**
- * The llama2.c tokenizer of a model: `explicitPath` if given, else `tokenizer.bin` or the single
- * `tok*.bin` in `dir`.
- * @throws Df11Error 'tokenizer-invalid' when there is none (or several candidates), or the file is bad.
+ * The tokenizer of a model: `explicitPath` if given (a `.json` file is read as tokenizer.json, any
+ * other as llama2.c), else the folder's `tokenizer.json` (Hugging Face, with tokenizer_config.json,
+ * generation_config.json and config.json for its special tokens), else `tokenizer.bin` or the single
+ * `tok*.bin` (llama2.c).
+ * @throws Df11Error 'tokenizer-invalid' when there is none (or several llama2.c candidates), or the
+ *   file is bad; 'io' when a file cannot be read.
  */
-export async function loadTokenizer(dir: string, vocabSize: number, explicitPath?: string): Promise<Llama2cTokenizer> {
+export async function loadTokenizer(dir: string, vocabSize: number, explicitPath?: string): Promise<ModelTokenizer> {
   let file = explicitPath;
+  if (file === undefined && existsSync(join(dir, HF_TOKENIZER_FILE))) file = join(dir, HF_TOKENIZER_FILE);
   if (file === undefined) {
     const names = (await readdir(dir)).filter((n) => LLAMA2C_TOKENIZER.test(n)).sort();
     const pick = names.includes('tokenizer.bin') ? 'tokenizer.bin' : names.length === 1 ? names[0] : undefined;
     if (pick === undefined) {
-      const hint = existsSync(join(dir, 'tokenizer.json')) ? ' (tokenizer.json is not supported yet)' : '';
-      throw new Df11Error('tokenizer-invalid', `no llama2.c tokenizer (tokenizer.bin or tok*.bin) in the model directory${names.length > 1 ? `; several candidates: ${names.join(', ')}` : ''}${hint}; pass --tokenizer`, { file: dir });
+      throw new Df11Error('tokenizer-invalid', `no llama2.c tokenizer (tokenizer.bin or tok*.bin) and no ${HF_TOKENIZER_FILE} in the model directory${names.length > 1 ? `; several candidates: ${names.join(', ')}` : ''}; pass --tokenizer`, { file: dir });
     }
     file = join(dir, pick);
   }
+  if (file.toLowerCase().endsWith('.json')) return loadHfTokenizer(file, dir, vocabSize);
   return Llama2cTokenizer.parse(await readSmallFile(file), vocabSize, file);
 }
