@@ -12,7 +12,7 @@ import { Df11Error } from '../errors.js';
 /** Architecture families the runtime implements. */
 export type ModelFamily = 'llama' | 'mistral' | 'qwen2' | 'qwen3';
 
-/** Frequency scaling of rotary embeddings (HF `rope_scaling`). */
+/** Frequency scaling of rotary embeddings (HF `rope_scaling`, or the scaling fields of `rope_parameters`). */
 export type RopeScaling =
   | { type: 'none' }
   /** inv_freq / factor for every frequency. */
@@ -111,12 +111,34 @@ function familyOf(c: Record<string, unknown>, file: string | undefined): ModelFa
   return fail(file, 'config.json names no supported model_type or architecture (llama, mistral, qwen2, qwen3)');
 }
 
-function ropeScalingOf(c: Record<string, unknown>, file: string | undefined, maxPositions: number): RopeScaling {
-  const rs = c['rope_scaling'];
-  if (rs === undefined || rs === null) return { type: 'none' };
-  if (typeof rs !== 'object' || Array.isArray(rs)) fail(file, 'rope_scaling must be an object or null');
-  const r = rs as Record<string, unknown>;
-  const type = r['rope_type'] ?? r['type'];
+/**
+ * The rotary settings in either key style of transformers:
+ * - up to 4.x: top-level `rope_theta` and `rope_scaling` ({rope_type | type, factor, ...} or null);
+ * - 5.x: one `rope_parameters` object holding `rope_theta`, `rope_type` and the scaling fields
+ *   (the top-level keys are no longer written; a top-level `rope_theta` still fills a missing one).
+ * Per-layer-type `rope_parameters` (an object of objects) belong to other families and are refused.
+ */
+function ropeOf(c: Record<string, unknown>, file: string | undefined, maxPositions: number): { theta: number; scaling: RopeScaling } {
+  const rp = c['rope_parameters'];
+  if (rp === undefined || rp === null) {
+    const theta = num(c, 'rope_theta', file, DEFAULT_ROPE_THETA);
+    const rs = c['rope_scaling'];
+    if (rs === undefined || rs === null) return { theta, scaling: { type: 'none' } };
+    if (typeof rs !== 'object' || Array.isArray(rs)) fail(file, 'rope_scaling must be an object or null');
+    const r = rs as Record<string, unknown>;
+    return { theta, scaling: ropeScalingOf(r, r['rope_type'] ?? r['type'], 'rope_scaling', file, maxPositions) };
+  }
+  if (typeof rp !== 'object' || Array.isArray(rp)) fail(file, 'rope_parameters must be an object or null');
+  const r = rp as Record<string, unknown>;
+  if (Object.values(r).some((v) => typeof v === 'object' && v !== null)) fail(file, 'per-layer rope_parameters are not supported');
+  const partial = r['partial_rotary_factor'];
+  if (partial !== undefined && partial !== null && partial !== 1) fail(file, `rope_parameters.partial_rotary_factor ${JSON.stringify(partial)} is not supported`);
+  const theta = num(r, 'rope_theta', file, num(c, 'rope_theta', file, DEFAULT_ROPE_THETA));
+  return { theta, scaling: ropeScalingOf(r, r['rope_type'] ?? r['type'] ?? 'default', 'rope_parameters', file, maxPositions) };
+}
+
+/** The scaling of rope type `type` with its fields in `r`; `key` names the object in errors. */
+function ropeScalingOf(r: Record<string, unknown>, type: unknown, key: string, file: string | undefined, maxPositions: number): RopeScaling {
   if (type === 'default') return { type: 'none' };
   if (type === 'linear') return { type: 'linear', factor: num(r, 'factor', file, Number.NaN) };
   if (type === 'llama3') {
@@ -127,11 +149,11 @@ function ropeScalingOf(c: Record<string, unknown>, file: string | undefined, max
       highFreqFactor: num(r, 'high_freq_factor', file, Number.NaN),
       originalMaxPositions: int(r, 'original_max_position_embeddings', file, maxPositions),
     };
-    if ([scaling.factor, scaling.lowFreqFactor, scaling.highFreqFactor].some(Number.isNaN)) fail(file, 'llama3 rope_scaling needs factor, low_freq_factor and high_freq_factor');
-    if (scaling.highFreqFactor <= scaling.lowFreqFactor) fail(file, 'llama3 rope_scaling needs high_freq_factor > low_freq_factor');
+    if ([scaling.factor, scaling.lowFreqFactor, scaling.highFreqFactor].some(Number.isNaN)) fail(file, `llama3 ${key} needs factor, low_freq_factor and high_freq_factor`);
+    if (scaling.highFreqFactor <= scaling.lowFreqFactor) fail(file, `llama3 ${key} needs high_freq_factor > low_freq_factor`);
     return scaling;
   }
-  return fail(file, `rope_scaling type ${JSON.stringify(type)} is not supported (default, linear, llama3)`);
+  return fail(file, `${key} type ${JSON.stringify(type)} is not supported (default, linear, llama3)`);
 }
 
 /**
@@ -150,7 +172,7 @@ export function parseModelConfig(config: Readonly<Record<string, unknown>>, file
   const headDim = int(c, 'head_dim', file, hiddenSize / heads);
   if (headDim % 2 !== 0) fail(file, `head_dim ${headDim} must be even for rotary embeddings`);
   const maxPositions = int(c, 'max_position_embeddings', file, DEFAULT_MAX_POSITIONS);
-  const ropeScaling = ropeScalingOf(c, file, maxPositions);
+  const rope = ropeOf(c, file, maxPositions);
   const partial = c['partial_rotary_factor'];
   if (partial !== undefined && partial !== null && partial !== 1) fail(file, `partial_rotary_factor ${JSON.stringify(partial)} is not supported`);
   const act = c['hidden_act'] ?? 'silu';
@@ -172,8 +194,8 @@ export function parseModelConfig(config: Readonly<Record<string, unknown>>, file
     vocabSize: int(c, 'vocab_size', file),
     maxPositions,
     rmsNormEps: num(c, 'rms_norm_eps', file, DEFAULT_RMS_NORM_EPS),
-    ropeTheta: num(c, 'rope_theta', file, DEFAULT_ROPE_THETA),
-    ropeScaling,
+    ropeTheta: rope.theta,
+    ropeScaling: rope.scaling,
     tieWordEmbeddings: bool(c, 'tie_word_embeddings', file, false),
     qkvBias: family === 'qwen2' || attentionBias,
     oBias: family !== 'qwen2' && attentionBias,
