@@ -117,8 +117,8 @@ export class HfTokenizer implements TextTokenizer {
     let windowAt = 0;
     let emittedAt = ids.length;
     const step = (final: boolean): string => {
-      const before = this.tok.decode(ids.slice(windowAt, emittedAt), STREAM_DECODE);
-      const now = this.tok.decode(ids.slice(windowAt), STREAM_DECODE);
+      const before = this.text(ids.slice(windowAt, emittedAt));
+      const now = this.text(ids.slice(windowAt));
       if (now.length <= before.length || (!final && now.endsWith(REPLACEMENT_CHAR))) return '';
       windowAt = emittedAt;
       emittedAt = ids.length;
@@ -136,6 +136,11 @@ export class HfTokenizer implements TextTokenizer {
   decode(ids: readonly number[], previous?: number): string {
     const d = this.streamDecoder(previous);
     return ids.map((id) => d.next(id)).join('') + d.flush();
+  }
+
+  /** Streamed text of `ids` (the library refuses an empty list). */
+  private text(ids: number[]): string {
+    return ids.length === 0 ? '' : this.tok.decode(ids, STREAM_DECODE);
   }
 
   private checkId(id: number): number {
