@@ -1,14 +1,14 @@
 // DF11 chunk decoder kernel (AssemblyScript -> WebAssembly), the hot loop of src/codec/wasm/decode-wasm.ts.
-// Build: node scripts/build-wasm.mjs (asc -O3 --runtime stub --enable simd). Raw memory only: the host
-// lays out every region (offsets are parameters) and copies a tile of chunks in and its BF16 out.
+// Build: node scripts/build-wasm.mjs (asc -O3 --runtime stub --enable simd). Raw memory only, at the
+// fixed addresses of layout.ts: the host copies one tile of chunks in and its BF16 words out.
 //
 // Semantics: those of the chunk decoders (df11-format.md §8.4, src/codec/decode-chunked.ts). Chunk b
 // starts at its first window's gap with element op[b] and produces exactly [op[b], min(op[b+1], N)).
-// Each chunk is walked as one run of codes from that start; afterwards every window that holds a decoded
-// code start must have the gap the walk found, each complete chunk must hold op[b+1] - op[b] codes and
-// end past its last bit, its successor (if that produces output) must start where it ended, and
-// whoever decodes element N-1 checks ceil(S/8) = B. So a tile that returns 0 has produced exactly the
-// serial decode of the stream.
+// Each chunk is walked as one run of codes from that start; afterwards every window that holds a
+// decoded code start must have the gap the walk found, each complete chunk must hold op[b+1] - op[b]
+// codes and end past its last bit, its successor (if that produces output) must start where it ended,
+// and whoever decodes element N-1 checks ceil(S/8) = B. So a tile that returns 0 has produced exactly
+// the serial decode of the stream.
 //
 // Speed (the napkin: 1.66 GB/s of BF16 = 830 M elements/s, ~3.6 cycles per element at 3 GHz):
 //  - one lookup of the top 12 look-ahead bits yields up to 4 whole codes (4 exponent bytes, stored with
@@ -17,9 +17,15 @@
 //  - the stream is byte-reversed once per tile, so the 64 look-ahead bits at any bit position are one
 //    unaligned little-endian load and a shift (WebAssembly has no byte swap);
 //  - the lockstep loop runs rounds of lookups that provably stay inside every chunk's bit and element
-//    budget, so it has no bounds checks; the last few codes of a chunk go one at a time, checked;
-//  - gaps are checked after the walk from one slot per window (the last lookup that started in it);
+//    budget, so it has no bounds checks and no calls (a table miss ends the round); it holds only four
+//    bit positions and four staging addresses: everything else is at a fixed address (layout.ts);
+//  - gaps are checked after the walk from one slot per window (the last lookup that started in it),
+//    eight windows at a time against their five packed bytes;
 //  - BF16 words are assembled 16 at a time with SIMD from the staged exponents and sign/mantissa bytes.
+import {
+  DEC_GAPS, DEC_LOG, DEC_LOG_BYTES_PER_STREAM, DEC_LUTS, DEC_OPS, DEC_OUT, DEC_REVERSED, DEC_SLOTS, DEC_SM, DEC_STAGE,
+  DEC_STATE, DEC_STREAM, DEC_STREAM_BYTES, DEC_TABLES, DECODE_TILE_CHUNKS,
+} from './layout';
 
 // ---- Result codes of decodeTile (mirrored in src/codec/wasm/decode-wasm.ts).
 const OK: i32 = 0;
@@ -42,26 +48,34 @@ const WINDOW_SHIFT: i32 = 6; // 64-bit windows
 const TABLE_BITS: i32 = 12;
 const TABLE_ENTRIES: i32 = 1 << TABLE_BITS;
 const TABLE_SHIFT: u64 = 64 - TABLE_BITS;
-/** Codes per multi-code entry at most (4 exponent bytes = one u32 store). */
-const MAX_CODES: i32 = 4;
 /**
- * Multi-code entry (u64; 0 = miss: walk the LUTs). Low 32 bits: the exponents, code k in byte k.
- * High 32 bits ("meta"): bits 0-5 advance (total length, 1..32), bits 8-10 code count (1..4),
- * bits 12-23 starts mask (bit k: a code starts k bits after the lookup's start; bit 0 always set).
+ * Multi-code tables, indexed by the top 12 look-ahead bits v: EXPS (u64: the exponents of up to 7
+ * codes, code k in byte k, and their count in byte 7), META (u32, below), ADVANCE (u8: their total
+ * length; 0 = miss: walk the LUTs). META has 33 more entries: META[SINGLE_BASE + len] describes one
+ * code of length len (what a LUT walk finds). Then the single-code table (u16) and the builder's scratch.
+ */
+const EXPS: usize = DEC_TABLES;
+const META: usize = EXPS + <usize>TABLE_ENTRIES * 8;
+const SINGLE_BASE: u32 = <u32>TABLE_ENTRIES;
+const ADVANCE: usize = META + (<usize>TABLE_ENTRIES + 64) * 4;
+const EXPS_COUNT_SHIFT: u64 = 56;
+const SINGLE: usize = ADVANCE + <usize>TABLE_ENTRIES;
+const SCRATCH: usize = SINGLE + <usize>TABLE_ENTRIES * 2;
+/** Codes per multi-code entry at most (the count field has 3 bits; 7 exponent bytes of a u64). */
+const MAX_CODES: i32 = 7;
+/**
+ * META entry: bits 0-5 advance (total length, 1..32), bits 6-17 starts mask (bit k: a code starts k
+ * bits after the lookup's start; bit 0 always set), bits 29-31 code count (1..7); 0 = miss.
  */
 const META_ADVANCE_MASK: u32 = 63;
-const META_COUNT_SHIFT: u32 = 8;
-const META_COUNT_MASK: u32 = 7;
-const META_MASK_SHIFT: u32 = 12;
+const META_MASK_SHIFT: u32 = 6;
+const META_COUNT_SHIFT: u32 = 29;
 /** Meta of a single code of length `len`. */
 @inline function singleMeta(len: u32): u32 {
-  return len | (1 << META_COUNT_SHIFT) | (1 << META_MASK_SHIFT);
+  return len | (1 << META_MASK_SHIFT) | (1 << META_COUNT_SHIFT);
 }
 /** Single-code table entry (u16): exponent << 8 | length; 0 = miss. */
 const SINGLE_LENGTH_MASK: u32 = 0xff;
-
-/** Bytes of the tables region: multi table, single table, then scratch for building. */
-export const DECODE_TABLE_BYTES: i32 = TABLE_ENTRIES * 8 + TABLE_ENTRIES * 2 + 2 * (2 << TABLE_BITS);
 
 // ---- Error detail of the last failing call (read by the host through the getters below).
 let errChunk: i32 = 0;
@@ -74,6 +88,7 @@ export function errorBit(): i32 { return errBit; }
 export function errorValue(): i32 { return errValue; }
 export function errorExpected(): i32 { return errExpected; }
 
+/** Records the first error of a call and returns its code. */
 function fail(code: i32, chunk: i32, bit: i32, value: i32, expected: i32): i32 {
   if (errCode == OK) {
     errCode = code;
@@ -94,8 +109,8 @@ function fail(code: i32, chunk: i32, bit: i32, value: i32, expected: i32): i32 {
 }
 
 /**
- * Builds the decode tables at `tables` (DECODE_TABLE_BYTES) from `luts` (rows 0..R-1, then the length
- * row R), which the host has validated (validateLuts: pointers name rows 1..R-1, lengths 0..32).
+ * Builds the decode tables from the `luts` at DEC_LUTS (`rows` rows: 0..R-1 decode rows, then the
+ * length row), which the host has validated (validateLuts: pointers name rows 1..R-1, lengths 0..32).
  *
  * Single table: entry v (the top 12 look-ahead bits) holds the code at the front when the LUT walk of
  * §8.2 is decided by those bits (it ends in the root row, or in a sub-row entry shared by all 16
@@ -103,14 +118,11 @@ function fail(code: i32, chunk: i32, bit: i32, value: i32, expected: i32): i32 {
  * code while it lies within the 12 bits and every completion of the bits after it decodes it the same
  * way. Both are pure functions of `luts`, so table hits are bit-exact with the LUT walk, leaks included.
  */
-export function buildDecodeTables(luts: usize, rows: i32, tables: usize): void {
-  const decodeRows = rows - 1;
-  const lengthRow = luts + <usize>decodeRows * LUT_ROW;
-  const multi = tables;
-  const single = tables + <usize>TABLE_ENTRIES * 8;
-  // decided[r][u] at scratch + 2 * (2^r + u): the code at the front of r known bits u, when those r
+export function buildDecodeTables(rows: i32): void {
+  const luts = DEC_LUTS;
+  const lengthRow = luts + <usize>(rows - 1) * LUT_ROW;
+  // decided[r][u] at SCRATCH + 2 * (2^r + u): the code at the front of r known bits u, when those r
   // bits decide it and hold it whole; else 0.
-  const scratch = single + <usize>TABLE_ENTRIES * 2;
   const known: u32 = <u32>TABLE_BITS - 8; // bits of the second byte fixed by the index
   for (let v: u32 = 0; v < <u32>TABLE_ENTRIES; v++) {
     const e0 = <u32>load<u8>(luts + (v >> known));
@@ -124,62 +136,64 @@ export function buildDecodeTables(luts: usize, rows: i32, tables: usize): void {
       for (let u: u32 = 1; u < (1 << (8 - known)); u++) same = same && <u32>load<u8>(col + u) == e1;
       s = same ? packSingle(lengthRow, e1) : 0;
     }
-    store<u16>(single + (v << 1), <u16>s);
-    store<u16>(scratch + ((<usize>(1 << TABLE_BITS) + v) << 1), <u16>((s & SINGLE_LENGTH_MASK) <= <u32>TABLE_BITS ? s : 0));
+    store<u16>(SINGLE + (v << 1), <u16>s);
+    store<u16>(SCRATCH + ((<usize>(1 << TABLE_BITS) + v) << 1), <u16>((s & SINGLE_LENGTH_MASK) <= <u32>TABLE_BITS ? s : 0));
   }
   for (let r = TABLE_BITS - 1; r >= 1; r--) {
     for (let u: u32 = 0; u < (<u32>1 << r); u++) {
-      const longer = scratch + ((<usize>(2 << r) + 2 * u) << 1);
+      const longer = SCRATCH + ((<usize>(2 << r) + 2 * u) << 1);
       const a = <u32>load<u16>(longer);
       const ok = a != 0 && a == <u32>load<u16>(longer, 2) && (a & SINGLE_LENGTH_MASK) <= <u32>r;
-      store<u16>(scratch + ((<usize>(1 << r) + u) << 1), <u16>(ok ? a : 0));
+      store<u16>(SCRATCH + ((<usize>(1 << r) + u) << 1), <u16>(ok ? a : 0));
     }
   }
   for (let v: u32 = 0; v < <u32>TABLE_ENTRIES; v++) {
-    const first = <u32>load<u16>(single + (v << 1));
+    const first = <u32>load<u16>(SINGLE + (v << 1));
     if (first == 0) {
-      store<u64>(multi + (v << 3), 0);
+      store<u64>(EXPS + (v << 3), 0);
+      store<u32>(META + (v << 2), 0);
+      store<u8>(ADVANCE + v, 0);
       continue;
     }
     let used = first & SINGLE_LENGTH_MASK;
     let count: u32 = 1;
     let mask: u32 = 1;
-    let exps: u32 = first >> 8;
+    let exps: u64 = <u64>(first >> 8);
     while (count < <u32>MAX_CODES && used < <u32>TABLE_BITS) {
       const rest = <u32>TABLE_BITS - used;
-      const next = <u32>load<u16>(scratch + ((<usize>(1 << rest) + (v & ((1 << rest) - 1))) << 1));
+      const next = <u32>load<u16>(SCRATCH + ((<usize>(1 << rest) + (v & ((1 << rest) - 1))) << 1));
       if (next == 0) break;
       mask |= 1 << used;
-      exps |= (next >> 8) << (8 * count);
+      exps |= <u64>(next >> 8) << (8 * <u64>count);
       count++;
       used += next & SINGLE_LENGTH_MASK;
     }
-    const meta = used | (count << META_COUNT_SHIFT) | (mask << META_MASK_SHIFT);
-    store<u64>(multi + (v << 3), (<u64>meta << 32) | <u64>exps);
+    store<u64>(EXPS + (v << 3), exps | (<u64>count << EXPS_COUNT_SHIFT));
+    store<u32>(META + (v << 2), used | (mask << META_MASK_SHIFT) | (count << META_COUNT_SHIFT));
+    store<u8>(ADVANCE + v, <u8>used);
   }
+  for (let len: u32 = 0; len <= 32; len++) store<u32>(META + ((SINGLE_BASE + len) << 2), singleMeta(len));
 }
 
-// ---- Decoding.
+// ---- The stream walk.
 
-// Tables and LUTs of the current call (set by decodeTile; module globals so the cold paths need no
-// long parameter lists).
-let gLuts: usize = 0;
+/** Length row of the current call's `luts`. */
 let gLengthRow: usize = 0;
 
 /**
  * The LUT walk of §8.2 on the 32 look-ahead bits `x`: (meta << 32) | exponent of one code.
- * On a 5th lookup or a zero length it records the error and returns a harmless 1-bit code, so a
- * lockstep round can finish inside its budget before the caller sees the error.
+ * On a 5th lookup or a zero length it records the error and returns a harmless 1-bit code, so the
+ * caller can finish its step inside its budget before it looks at the error.
  */
 function walkLuts(x: u32, chunk: i32, bit: i32): u64 {
-  let e = <u32>load<u8>(gLuts + (x >> 24));
+  let e = <u32>load<u8>(DEC_LUTS + (x >> 24));
   for (let lookup = 1; e >= FIRST_POINTER; lookup++) {
     if (lookup >= 4) {
       fail(ERR_LUT_CHAIN, chunk, bit, <i32>e, 0);
       return <u64>singleMeta(1) << 32;
     }
     const byte = (x >> (24 - 8 * <u32>lookup)) & 0xff;
-    e = <u32>load<u8>(gLuts + (LUT_ROW - e) * LUT_ROW + byte);
+    e = <u32>load<u8>(DEC_LUTS + (LUT_ROW - e) * LUT_ROW + byte);
   }
   const len = <u32>load<u8>(gLengthRow + e);
   if (len == 0) {
@@ -189,66 +203,92 @@ function walkLuts(x: u32, chunk: i32, bit: i32): u64 {
   return (<u64>singleMeta(len) << 32) | <u64>e;
 }
 
-/** Gap of window t of the tile's packed `gaps` (two bytes read; the host zero-pads the end). */
-@inline function gapAt(gaps: usize, t: i32): i32 {
+/** Gap of tile window t (two bytes read; the host zero-pads past the tensor). */
+@inline function gapAt(t: i32): i32 {
   const bit = 5 * t;
-  const j = <usize>(bit >> 3);
-  const v = (<i32>load<u8>(gaps + j) << 8) | <i32>load<u8>(gaps + j + 1);
+  const j = DEC_GAPS + <usize>(bit >> 3);
+  const v = (<i32>load<u8>(j) << 8) | <i32>load<u8>(j, 1);
   return (v >> (11 - (bit & 7))) & 31;
 }
 
-/** The 64 stream bits at bit `p` of a chunk, MSB first (bytes past the stream read as 0). */
-@inline function lookAhead(rev: usize, p: i32): u64 {
-  return load<u64>(rev - <usize>(p >> 3)) << <u64>(p & 7);
+/** Stream byte q of the tile sits at REV_END + 7 - q (the reversed copy of DEC_STREAM). */
+const REV_END: usize = DEC_REVERSED + DEC_STREAM_BYTES - 8;
+
+/** The 64 stream bits at tile bit p, MSB first (bytes past the stream read as 0): one load, a shift. */
+@inline function lookAhead(p: i32): u64 {
+  return load<u64>(REV_END - <usize>(p >> 3)) << <u64>(p & 7);
 }
 
-/** Per-stream state of the lockstep walk, kept in memory only between phases (see decodeGroup). */
-const STREAM_P: usize = 0; // bit position of the next code, chunk-relative
-const STREAM_I: usize = 4; // elements staged so far, chunk-relative
-const STREAM_BYTES: usize = 8;
-
-// Stream parameters, set per chunk of a group.
-/** Slot array: one u64 per window, (meta << 32) | start bit of the last lookup that started in it. */
-const SLOT_BYTES_PER_STREAM: i32 = WINDOWS_PER_CHUNK * 8;
-export const DECODE_SLOT_BYTES: i32 = 4 * SLOT_BYTES_PER_STREAM;
-/** Bit budget of the unchecked lookups: a lookup at p < this starts all its codes inside the chunk. */
-const FAST_BIT_LIMIT: i32 = CHUNK_BITS - 16;
-/** Longest advance of one lookup (a single 32-bit code), and most codes per lookup. */
-const MAX_ADVANCE_SHIFT: i32 = 5;
-const MAX_CODES_SHIFT: i32 = 2;
-/** Lockstep rounds shorter than this end the lockstep phase (each stream then finishes on its own). */
-const MIN_ROUND: i32 = 2;
-
-/** One multi-code lookup of one stream; returns the advance and count packed as meta. */
-@inline function lookup(rev: usize, p: i32, tab: usize, chunk: i32): u64 {
-  const x = lookAhead(rev, p);
-  let ent = load<u64>(tab + (<usize>(x >> TABLE_SHIFT) << 3));
-  if (ent == 0) ent = walkLuts(<u32>(x >> 32), chunk, p);
-  return ent;
+/** The multi-code table index of look-ahead bits x. */
+@inline function tableIndex(x: u64): usize {
+  return <usize>(x >> TABLE_SHIFT);
 }
 
 /**
- * Finishes one stream on its own: checked multi-code lookups while far from its ends, then one code
- * at a time up to its element count or the chunk's last bit. Returns the end bit (the start of the
- * next code) and leaves the last decoded code's start in gLastStart; the element count in gCount.
+ * Records a lookup at tile bit p in the slot of its window: one u32 per window of the tile, p | v << 18
+ * for the last lookup that started in the window, v its META index (tile bits are < 2^18). The slot
+ * address (p >> 6) * 4 is computed as (p >> 4) with the low 2 bits cleared.
+ */
+const SLOT_INDEX_SHIFT: u32 = 18;
+const SLOT_BIT_MASK: u32 = (1 << SLOT_INDEX_SHIFT) - 1;
+@inline function storeSlot(p: i32, v: u32): void {
+  store<u32>(<usize>(p >> 4) & ~3, <u32>p | (v << SLOT_INDEX_SHIFT), DEC_SLOTS);
+}
+
+/**
+ * One lookup at tile bit p: stages its exponents at `at` (8 bytes written), records its slot, and
+ * returns its meta; a table miss takes one code by the LUT walk (on a corrupt chain it records the
+ * error and returns a harmless 1-bit code).
+ */
+@inline function step(p: i32, at: usize, chunk: i32): u32 {
+  const x = lookAhead(p);
+  let v = <u32>tableIndex(x);
+  if (load<u8>(v, ADVANCE) != 0) {
+    store<u64>(at, load<u64>(<usize>v << 3, EXPS));
+  } else {
+    const w = walkLuts(<u32>(x >> 32), chunk, p);
+    store<u64>(at, <u64>(<u8>w));
+    v = SINGLE_BASE + (<u32>(w >> 32) & META_ADVANCE_MASK);
+  }
+  storeSlot(p, v);
+  return load<u32>(<usize>v << 2, META);
+}
+
+/** Margin of the unchecked lookups: a lookup this far before a chunk's end starts all codes inside it. */
+const FAST_BIT_MARGIN: i32 = 16;
+/** Longest advance of one lookup (a single 32-bit code), and most codes per lookup (8 > 7). */
+const MAX_ADVANCE_SHIFT: i32 = 5;
+const MAX_CODES_SHIFT: i32 = 3;
+/** Lockstep rounds shorter than this end the lockstep phase (each stream then finishes on its own). */
+const MIN_ROUND: i32 = 2;
+
+/**
+ * Finishes the walk of tile chunk c on its own, from tile bit p with its next exponent staged at
+ * address `at` (its stage starts at `stage` and holds `n` elements): checked multi-code lookups while
+ * far from its ends, then one code at a time up to n elements or the chunk's last bit. Returns the
+ * end bit (the start of the next code, tile-relative); leaves the staged count in gCount and the last
+ * code's start in gLastStart (-1 when this call decoded none).
  */
 let gLastStart: i32 = -1;
 let gCount: i32 = 0;
-function finishStream(rev: usize, tab: usize, single: usize, stage: usize, slots: usize, p: i32, i: i32, end: i32, chunk: i32): i32 {
-  const il = end - 1;
-  while (p < FAST_BIT_LIMIT && i + MAX_CODES <= il) {
-    const ent = lookup(rev, p, tab, chunk);
-    store<u32>(stage + <usize>i, <u32>ent);
-    const meta = <u32>(ent >> 32);
-    store<u64>(slots + (<usize>(p >> WINDOW_SHIFT) << 3), (<u64>meta << 32) | <u64>p);
+function finishStream(p: i32, at: usize, stage: usize, n: i32, c: i32): i32 {
+  const chunk = tFirst + c;
+  const bitEnd = (c + 1) * CHUNK_BITS;
+  const fastBits = bitEnd - FAST_BIT_MARGIN;
+  const fastEnd = <i32>stage + n - 1 - MAX_CODES; // a lookup stages <= 7; the last element goes singly
+  while (p < fastBits && <i32>at <= fastEnd) {
+    const meta = step(p, at, chunk);
     p += <i32>(meta & META_ADVANCE_MASK);
-    i += <i32>((meta >> META_COUNT_SHIFT) & META_COUNT_MASK);
+    at += <usize>(meta >> META_COUNT_SHIFT);
   }
+  gLastStart = -1;
+  gCount = <i32>(at - stage);
   if (errCode != OK) return p;
+  const end = stage + <usize>n;
   let last = -1;
-  while (i < end && p < CHUNK_BITS) {
-    const x = lookAhead(rev, p);
-    let s = <u32>load<u16>(single + (<usize>(x >> TABLE_SHIFT) << 1));
+  while (at < end && p < bitEnd) {
+    const x = lookAhead(p);
+    const s = <u32>load<u16>(<usize>(x >> TABLE_SHIFT) << 1, SINGLE);
     let e: u32;
     let len: u32;
     if (s != 0) {
@@ -260,39 +300,77 @@ function finishStream(rev: usize, tab: usize, single: usize, stage: usize, slots
       e = <u32>w;
       len = <u32>(w >> 32) & META_ADVANCE_MASK;
     }
-    store<u8>(stage + <usize>i, <u8>e);
-    store<u64>(slots + (<usize>(p >> WINDOW_SHIFT) << 3), (<u64>singleMeta(len) << 32) | <u64>p);
+    store<u8>(at, <u8>e);
+    storeSlot(p, SINGLE_BASE + len);
     last = p;
     p += <i32>len;
-    i++;
+    at++;
   }
   gLastStart = last;
-  gCount = i;
+  gCount = <i32>(at - stage);
   return p;
 }
 
+// ---- Checks and output.
+
 /**
- * Checks the gap of every window 1..lastWindow of chunk `c` of the tile against the first code start
- * at or after the window's first bit, found in the slot of the window before it.
+ * The gap tile window v must have (v a window after a chunk's first, up to its last code's window):
+ * the first code start at or after the window's first bit, found in the slot of window v-1, where the
+ * last lookup starting in that window crosses into window v (a walk passes every window: lookups
+ * advance <= 32 bits). Returns garbage for other v.
  */
-function checkWindowGaps(slots: usize, gaps: usize, c: i32, lastWindow: i32, chunk: i32): i32 {
-  for (let v = 1; v <= lastWindow; v++) {
-    const slot = load<u64>(slots + (<usize>(v - 1) << 3));
-    const start = <i32>(<u32>slot);
-    const meta = <u32>(slot >> 32);
-    const boundary = v << WINDOW_SHIFT;
-    // The last lookup starting in window v-1 reaches window v (codes are <= 32 bits, windows 64).
-    if ((start >> WINDOW_SHIFT) != v - 1) return fail(ERR_GAP, chunk, boundary, -1, 0);
-    const d = <u32>(boundary - start); // 1..64
-    const later = d < 32 ? (meta >> META_MASK_SHIFT) >> d : 0;
-    const first = later != 0 ? start + <i32>d + <i32>ctz(later) : start + <i32>(meta & META_ADVANCE_MASK);
-    const gap = gapAt(gaps, c * WINDOWS_PER_CHUNK + v);
-    if (first - boundary != gap) return fail(ERR_GAP, chunk, boundary, gap, first - boundary);
+@inline function expectedGap(v: i32): u32 {
+  // The address wraps to DEC_SLOTS - 4 for v = 0 (harmless: its gap is not compared).
+  const slot = load<u32>(DEC_SLOTS + (<usize>(v - 1) << 2));
+  const start = <i32>(slot & SLOT_BIT_MASK);
+  const meta = load<u32>(<usize>(slot >> SLOT_INDEX_SHIFT) << 2, META);
+  const d = (v << WINDOW_SHIFT) - start; // 1..32 for a valid v
+  // Starts inside the lookup at offsets >= d (a 64-bit shift keeps d = 32 right).
+  const later = <u32>(<u64>((meta >> META_MASK_SHIFT) & 0xfff) >> <u64>d);
+  const gap = later != 0 ? ctz(later) : (meta & META_ADVANCE_MASK) - <u32>d;
+  return gap & 31;
+}
+
+/** Windows per group of packed gaps (5 bytes), and the shift of window k's gap in a group. */
+const GROUP_WINDOWS: i32 = 8;
+const GROUP_BYTES: usize = 5;
+@inline function groupShift(k: i32): u64 {
+  return <u64>(35 - 5 * k);
+}
+
+/**
+ * Checks the gap of every window 1..lastWindow of tile chunk c (expectedGap), eight windows at a time
+ * against their five packed bytes; on a mismatch, finds the window for the error report.
+ */
+function checkWindowGaps(c: i32, lastWindow: i32, chunk: i32): i32 {
+  const groups = (lastWindow >> 3) + 1;
+  const w0 = c * WINDOWS_PER_CHUNK;
+  const base = DEC_GAPS + <usize>(w0 >> 3) * GROUP_BYTES;
+  for (let g = 0; g < groups; g++) {
+    const at = base + <usize>g * GROUP_BYTES;
+    const stored = (<u64>load<u8>(at) << 32) | (<u64>load<u8>(at, 1) << 24) | (<u64>load<u8>(at, 2) << 16) | (<u64>load<u8>(at, 3) << 8) | <u64>load<u8>(at, 4);
+    const v0 = g * GROUP_WINDOWS;
+    let expected: u64 = 0;
+    for (let k = 0; k < GROUP_WINDOWS; k++) expected |= <u64>expectedGap(w0 + v0 + k) << groupShift(k);
+    // Windows outside 1..lastWindow are not compared.
+    let care: u64 = 0xffffffffff;
+    if (g == 0) care &= ~(<u64>31 << groupShift(0));
+    const beyond = v0 + GROUP_WINDOWS - 1 - lastWindow;
+    if (beyond > 0) care &= ~((<u64>1 << <u64>(5 * beyond)) - 1);
+    if (((expected ^ stored) & care) != 0) {
+      for (let k = 0; k < GROUP_WINDOWS; k++) {
+        const v = v0 + k;
+        if (v < 1 || v > lastWindow) continue;
+        const want = expectedGap(w0 + v);
+        const gap = gapAt(w0 + v);
+        if (<u32>gap != want) return fail(ERR_GAP, chunk, v << WINDOW_SHIFT, gap, <i32>want);
+      }
+    }
   }
   return OK;
 }
 
-/** BF16 words of `count` elements: sign/mantissa bytes `sm` and exponent bytes `exps` -> `out`. */
+/** BF16 words of `count` elements: exponent bytes at `exps`, sign/mantissa bytes at `sm` -> `out`. */
 function assemble(exps: usize, sm: usize, out: usize, count: i32): void {
   const signMask = i8x16.splat(-128);
   const mantissaMask = i8x16.splat(0x7f);
@@ -300,6 +378,7 @@ function assemble(exps: usize, sm: usize, out: usize, count: i32): void {
   for (; k + 16 <= count; k += 16) {
     const e = v128.load(exps + <usize>k);
     const s = v128.load(sm + <usize>k);
+    // High byte: sign | exponent >> 1; low byte: exponent bit 0 | mantissa (df11-format.md §4).
     const hi = v128.or(v128.and(s, signMask), i8x16.shr_u(e, 1));
     const lo = v128.or(v128.and(s, mantissaMask), i8x16.shl(e, 7));
     const o = out + (<usize>k << 1);
@@ -313,207 +392,306 @@ function assemble(exps: usize, sm: usize, out: usize, count: i32): void {
   }
 }
 
-/** Reverses `bytes` (a multiple of 16) bytes from `src` into `dst`. */
-export function reverseBytes(src: usize, dst: usize, bytes: i32): void {
-  const last = dst + <usize>bytes - 16;
-  for (let k = 0; k < bytes; k += 16) {
-    const v = v128.load(src + <usize>k);
-    v128.store(last - <usize>k, i8x16.shuffle(v, v, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
+/** Reverses the DEC_STREAM_BYTES (a multiple of 16) bytes at DEC_STREAM into DEC_REVERSED. */
+export function reverseStream(): void {
+  const last = DEC_REVERSED + DEC_STREAM_BYTES - 16;
+  for (let k: usize = 0; k < DEC_STREAM_BYTES; k += 16) {
+    const v = v128.load(DEC_STREAM + k);
+    v128.store(last - k, i8x16.shuffle(v, v, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
   }
 }
 
-// Tile parameters (set by decodeTile).
-let tOps: usize = 0; // u32 op[first + c] for c in 0..chunks+1 (global element indices)
-let tGaps: usize = 0; // packed gaps from window 512 * first
-let tRevEnd: usize = 0; // reversed stream: chunk c's look-ahead loads at tRevEnd - 4096c - (p >> 3)
-let tStage: usize = 0;
-let tSm: usize = 0;
-let tOut: usize = 0;
-let tSlots: usize = 0;
-let tTables: usize = 0;
-let tFirst: i32 = 0;
+// ---- Tiles.
+
+// Parameters of the current tile (set by decodeTile).
+let tFirst: i32 = 0; // global index of the tile's first chunk
 let tLastChunk: i32 = 0; // K - 1
 let tElements: i32 = 0; // N
 let tStreamBytes: i32 = 0; // B
 
+/** op[first + c] (global element index). */
 @inline function opAt(c: i32): i32 {
-  return <i32>load<u32>(tOps + (<usize>c << 2));
+  return <i32>load<u32>(<usize>c << 2, DEC_OPS);
 }
+/** End of tile chunk c's elements: min(op[b+1], N). */
 @inline function endOf(c: i32): i32 {
   const stop = opAt(c + 1);
   return stop < tElements ? stop : tElements;
 }
-/** Staging area of chunk c: its elements' offset in the tile plus 8 slack bytes per earlier chunk. */
+/** Staging area of tile chunk c: its elements' offset in the tile plus 8 slack bytes per earlier chunk. */
 @inline function stageOf(c: i32): usize {
-  return tStage + <usize>(opAt(c) - opAt(0) + 8 * c);
-}
-@inline function revOf(c: i32): usize {
-  return tRevEnd - <usize>(CHUNK_BYTES * c);
+  return DEC_STAGE + <usize>(opAt(c) - opAt(0) + 8 * c);
 }
 
 /**
- * The checks after chunk c's walk (see the file header), then the BF16 assembly of its elements.
- * `p` is where its last code ends, `count` its staged elements, `lastStart` its last code's start.
+ * The checks after tile chunk c's walk (see the file header), then the BF16 assembly of its elements.
+ * `end` is where its last code ends and `lastStart` where that code starts (-1: none; tile bits),
+ * `count` its staged elements.
  */
-function finishChunk(c: i32, slots: usize, p: i32, count: i32, lastStart: i32): i32 {
+function finishChunk(c: i32, end: i32, count: i32, lastStart: i32): i32 {
   const chunk = tFirst + c;
-  const start = opAt(c);
-  const end = endOf(c);
-  const want = end - start;
+  const first = opAt(c);
+  const want = endOf(c) - first;
+  const p = end - c * CHUNK_BITS; // chunk-relative
   if (chunk < tLastChunk) {
     if (count != want || p < CHUNK_BITS) return fail(ERR_CHUNK_COUNT, chunk, p, count, want);
     // The next chunk's first window must start where this chunk's last code ends, if it produces output.
     const nextStop = opAt(c + 2);
     if (opAt(c + 1) < (nextStop < tElements ? nextStop : tElements)) {
-      const gap = gapAt(tGaps, (c + 1) * WINDOWS_PER_CHUNK);
+      const gap = gapAt((c + 1) * WINDOWS_PER_CHUNK);
       if (p - CHUNK_BITS != gap) return fail(ERR_GAP, chunk + 1, 0, gap, p - CHUNK_BITS);
     }
   } else if (count != want) {
     return fail(ERR_CHUNK_COUNT, chunk, p, count, want);
   }
   if (lastStart >= 0) {
-    const r = checkWindowGaps(slots, tGaps, c, lastStart >> WINDOW_SHIFT, chunk);
+    const r = checkWindowGaps(c, (lastStart - c * CHUNK_BITS) >> WINDOW_SHIFT, chunk);
     if (r != OK) return r;
   }
-  if (end == tElements) {
+  if (first + want == tElements) {
     // This chunk decoded element N-1; p is the end of its code.
     const bytes = chunk * CHUNK_BYTES + ((p + 7) >> 3);
     if (bytes != tStreamBytes) return fail(ERR_STREAM_LENGTH, chunk, p, bytes, tStreamBytes);
   }
-  const base = <usize>(start - opAt(0));
-  assemble(stageOf(c), tSm + base, tOut + (base << 1), want);
+  const base = <usize>(first - opAt(0));
+  assemble(stageOf(c), DEC_SM + base, DEC_OUT + (base << 1), want);
   return OK;
 }
 
-/** Where chunk c's walk starts: its first window's gap (0 required for chunk 0). */
+/** Tile bit where chunk c's walk starts: its first window's gap (0 required for chunk 0). */
 function startBit(c: i32): i32 {
-  const gap = gapAt(tGaps, c * WINDOWS_PER_CHUNK);
+  const gap = gapAt(c * WINDOWS_PER_CHUNK);
   if (tFirst + c == 0 && gap != 0) fail(ERR_GAP, 0, 0, gap, 0);
-  return gap;
+  return c * CHUNK_BITS + gap;
 }
 
-/** Decodes one chunk alone (groups of fewer than four). */
+/** Elements of tile chunk c; more than one per stream bit is an error (recorded; returns -1). */
+function countOf(c: i32): i32 {
+  const n = endOf(c) - opAt(c);
+  if (n > CHUNK_BITS) {
+    fail(ERR_CHUNK_COUNT, tFirst + c, 0, CHUNK_BITS, n);
+    return -1;
+  }
+  return n;
+}
+
+/** Decodes one tile chunk alone (groups of fewer than four). */
 function decodeOne(c: i32): i32 {
-  const chunk = tFirst + c;
-  const start = opAt(c);
-  const end = endOf(c);
   const p0 = startBit(c);
+  const n = countOf(c);
   if (errCode != OK) return errCode;
-  if (end - start > CHUNK_BITS) return fail(ERR_CHUNK_COUNT, chunk, 0, CHUNK_BITS, end - start);
-  const single = tTables + <usize>TABLE_ENTRIES * 8;
-  const p = finishStream(revOf(c), tTables, single, stageOf(c), tSlots, p0, 0, end - start, chunk);
+  const stage = stageOf(c);
+  const end = finishStream(p0, stage, stage, n, c);
   if (errCode != OK) return errCode;
-  return finishChunk(c, tSlots, p, gCount, gLastStart);
+  return finishChunk(c, end, gCount, gLastStart);
 }
 
 /**
- * Decodes chunks c .. c+3 of the tile in lockstep: rounds of unchecked lookups on all four streams,
- * each round as long as every stream's remaining bit and element budget allows; then each stream
- * finishes on its own (finishStream) and is checked and assembled (finishChunk).
+ * Per-stream state of a lockstep group (i32 each, up to MAX_STREAMS streams): bit position, staging
+ * address, first staging address, element count, bit budget, staging budget.
  */
-function decodeFour(c: i32): i32 {
-  const tab = tTables;
-  const single = tTables + <usize>TABLE_ENTRIES * 8;
-  let p0 = startBit(c), p1 = startBit(c + 1), p2 = startBit(c + 2), p3 = startBit(c + 3);
+const MAX_STREAMS: i32 = 8;
+const STREAM_P: usize = DEC_STATE;
+const STREAM_A: usize = STREAM_P + 4 * MAX_STREAMS;
+const STREAM_S: usize = STREAM_A + 4 * MAX_STREAMS;
+const STREAM_N: usize = STREAM_S + 4 * MAX_STREAMS;
+const STREAM_B: usize = STREAM_N + 4 * MAX_STREAMS;
+const STREAM_E: usize = STREAM_B + 4 * MAX_STREAMS;
+@inline function streamGet(field: usize, s: i32): i32 {
+  return load<i32>(field + (<usize>s << 2));
+}
+@inline function streamSet(field: usize, s: i32, value: i32): void {
+  store<i32>(field + (<usize>s << 2), value);
+}
+/**
+ * Lookups per round at most. A table miss stalls its stream for the rest of the round (its advance is
+ * 0), so rounds are short; the miss is resolved after the round with the LUT walk.
+ */
+const ROUND_LOOKUPS: i32 = 64;
+
+/** n lockstep lookups on streams 0..7 (bit positions in STREAM_P): logs each table index, records slots. */
+function hot8(n: i32): void {
+  let p0 = load<i32>(0, STREAM_P);
+  let p1 = load<i32>(4, STREAM_P);
+  let p2 = load<i32>(8, STREAM_P);
+  let p3 = load<i32>(12, STREAM_P);
+  let p4 = load<i32>(16, STREAM_P);
+  let p5 = load<i32>(20, STREAM_P);
+  let p6 = load<i32>(24, STREAM_P);
+  let p7 = load<i32>(28, STREAM_P);
+  const jEnd = <usize>n << 1;
+  for (let j: usize = 0; j < jEnd; j += 2) {
+    const v0 = tableIndex(lookAhead(p0));
+    const v1 = tableIndex(lookAhead(p1));
+    const v2 = tableIndex(lookAhead(p2));
+    const v3 = tableIndex(lookAhead(p3));
+    const v4 = tableIndex(lookAhead(p4));
+    const v5 = tableIndex(lookAhead(p5));
+    const v6 = tableIndex(lookAhead(p6));
+    const v7 = tableIndex(lookAhead(p7));
+    store<u16>(j, <u16>v0, DEC_LOG + 0 * DEC_LOG_BYTES_PER_STREAM);
+    store<u16>(j, <u16>v1, DEC_LOG + 1 * DEC_LOG_BYTES_PER_STREAM);
+    store<u16>(j, <u16>v2, DEC_LOG + 2 * DEC_LOG_BYTES_PER_STREAM);
+    store<u16>(j, <u16>v3, DEC_LOG + 3 * DEC_LOG_BYTES_PER_STREAM);
+    store<u16>(j, <u16>v4, DEC_LOG + 4 * DEC_LOG_BYTES_PER_STREAM);
+    store<u16>(j, <u16>v5, DEC_LOG + 5 * DEC_LOG_BYTES_PER_STREAM);
+    store<u16>(j, <u16>v6, DEC_LOG + 6 * DEC_LOG_BYTES_PER_STREAM);
+    store<u16>(j, <u16>v7, DEC_LOG + 7 * DEC_LOG_BYTES_PER_STREAM);
+    storeSlot(p0, <u32>v0);
+    storeSlot(p1, <u32>v1);
+    storeSlot(p2, <u32>v2);
+    storeSlot(p3, <u32>v3);
+    storeSlot(p4, <u32>v4);
+    storeSlot(p5, <u32>v5);
+    storeSlot(p6, <u32>v6);
+    storeSlot(p7, <u32>v7);
+    p0 += <i32>load<u8>(v0, ADVANCE);
+    p1 += <i32>load<u8>(v1, ADVANCE);
+    p2 += <i32>load<u8>(v2, ADVANCE);
+    p3 += <i32>load<u8>(v3, ADVANCE);
+    p4 += <i32>load<u8>(v4, ADVANCE);
+    p5 += <i32>load<u8>(v5, ADVANCE);
+    p6 += <i32>load<u8>(v6, ADVANCE);
+    p7 += <i32>load<u8>(v7, ADVANCE);
+  }
+  store<i32>(0, p0, STREAM_P);
+  store<i32>(4, p1, STREAM_P);
+  store<i32>(8, p2, STREAM_P);
+  store<i32>(12, p3, STREAM_P);
+  store<i32>(16, p4, STREAM_P);
+  store<i32>(20, p5, STREAM_P);
+  store<i32>(24, p6, STREAM_P);
+  store<i32>(28, p7, STREAM_P);
+}
+
+/** n lockstep lookups on streams 0..3 (bit positions in STREAM_P): logs each table index, records slots. */
+function hot4(n: i32): void {
+  let p0 = load<i32>(0, STREAM_P);
+  let p1 = load<i32>(4, STREAM_P);
+  let p2 = load<i32>(8, STREAM_P);
+  let p3 = load<i32>(12, STREAM_P);
+  const jEnd = <usize>n << 1;
+  for (let j: usize = 0; j < jEnd; j += 2) {
+    const v0 = tableIndex(lookAhead(p0));
+    const v1 = tableIndex(lookAhead(p1));
+    const v2 = tableIndex(lookAhead(p2));
+    const v3 = tableIndex(lookAhead(p3));
+    store<u16>(j, <u16>v0, DEC_LOG + 0 * DEC_LOG_BYTES_PER_STREAM);
+    store<u16>(j, <u16>v1, DEC_LOG + 1 * DEC_LOG_BYTES_PER_STREAM);
+    store<u16>(j, <u16>v2, DEC_LOG + 2 * DEC_LOG_BYTES_PER_STREAM);
+    store<u16>(j, <u16>v3, DEC_LOG + 3 * DEC_LOG_BYTES_PER_STREAM);
+    storeSlot(p0, <u32>v0);
+    storeSlot(p1, <u32>v1);
+    storeSlot(p2, <u32>v2);
+    storeSlot(p3, <u32>v3);
+    p0 += <i32>load<u8>(v0, ADVANCE);
+    p1 += <i32>load<u8>(v1, ADVANCE);
+    p2 += <i32>load<u8>(v2, ADVANCE);
+    p3 += <i32>load<u8>(v3, ADVANCE);
+  }
+  store<i32>(0, p0, STREAM_P);
+  store<i32>(4, p1, STREAM_P);
+  store<i32>(8, p2, STREAM_P);
+  store<i32>(12, p3, STREAM_P);
+}
+
+/**
+ * Replays the `lookups` table indices logged by stream s in a round: stages their exponents (one
+ * 8-byte store each; a miss stages nothing) and leaves the new staging address. Then resolves a miss
+ * at the stream's position p with one LUT-walk step. Returns the stream's bit position.
+ */
+function replay(s: i32, lookups: i32, p: i32, chunk: i32): i32 {
+  const log = DEC_LOG + <usize>s * DEC_LOG_BYTES_PER_STREAM;
+  let at = <usize>streamGet(STREAM_A, s);
+  const end = log + (<usize>lookups << 1);
+  for (let e = log; e < end; e += 2) {
+    const x = load<u64>(<usize>load<u16>(e) << 3, EXPS);
+    store<u64>(at, x);
+    at += <usize>(x >> EXPS_COUNT_SHIFT);
+  }
+  if (load<u8>(tableIndex(lookAhead(p)), ADVANCE) == 0) {
+    const meta = step(p, at, chunk);
+    p += <i32>(meta & META_ADVANCE_MASK);
+    at += <usize>(meta >> META_COUNT_SHIFT);
+  }
+  streamSet(STREAM_A, s, <i32>at);
+  return p;
+}
+
+/**
+ * Decodes tile chunks c .. c+streams-1 (streams 4 or 8) in lockstep: rounds of unchecked lookups on
+ * all streams, each round as long as every stream's remaining bit and element budget allows. The
+ * round's loop (hot4/hot8) only walks the streams (their bit positions are all it keeps live) and
+ * logs each table index; a replay of the log then stages the exponents and records the slots. Then
+ * each stream finishes on its own (finishStream) and is checked and assembled (finishChunk).
+ */
+function decodeGroup(c: i32, streams: i32): i32 {
+  for (let s = 0; s < streams; s++) {
+    const stage = <i32>stageOf(c + s);
+    const n = countOf(c + s);
+    streamSet(STREAM_P, s, startBit(c + s));
+    streamSet(STREAM_A, s, stage);
+    streamSet(STREAM_S, s, stage);
+    streamSet(STREAM_N, s, n);
+    // Budgets: bits before the chunk's fast limit; staging before its last element (which
+    // finishStream decodes, recording its start).
+    streamSet(STREAM_B, s, (c + s + 1) * CHUNK_BITS - FAST_BIT_MARGIN);
+    streamSet(STREAM_E, s, stage + n - 1);
+  }
   if (errCode != OK) return errCode;
-  const n0 = endOf(c) - opAt(c), n1 = endOf(c + 1) - opAt(c + 1), n2 = endOf(c + 2) - opAt(c + 2), n3 = endOf(c + 3) - opAt(c + 3);
-  if (n0 > CHUNK_BITS) return fail(ERR_CHUNK_COUNT, tFirst + c, 0, CHUNK_BITS, n0);
-  if (n1 > CHUNK_BITS) return fail(ERR_CHUNK_COUNT, tFirst + c + 1, 0, CHUNK_BITS, n1);
-  if (n2 > CHUNK_BITS) return fail(ERR_CHUNK_COUNT, tFirst + c + 2, 0, CHUNK_BITS, n2);
-  if (n3 > CHUNK_BITS) return fail(ERR_CHUNK_COUNT, tFirst + c + 3, 0, CHUNK_BITS, n3);
-  const r0 = revOf(c), r1 = revOf(c + 1), r2 = revOf(c + 2), r3 = revOf(c + 3);
-  const s0 = stageOf(c), s1 = stageOf(c + 1), s2 = stageOf(c + 2), s3 = stageOf(c + 3);
-  const l0 = tSlots, l1 = l0 + <usize>SLOT_BYTES_PER_STREAM, l2 = l1 + <usize>SLOT_BYTES_PER_STREAM, l3 = l2 + <usize>SLOT_BYTES_PER_STREAM;
-  // Element budgets: the last element of each chunk is decoded by finishStream (it records its start).
-  const e0 = n0 - 1, e1 = n1 - 1, e2 = n2 - 1, e3 = n3 - 1;
-  const ch = tFirst + c;
-  let i0 = 0, i1 = 0, i2 = 0, i3 = 0;
   for (;;) {
-    // Lookups this round: each advances <= 32 bits and stages <= 4 elements.
-    let n = min(FAST_BIT_LIMIT - p0, FAST_BIT_LIMIT - p1) >> MAX_ADVANCE_SHIFT;
-    n = min(n, min(FAST_BIT_LIMIT - p2, FAST_BIT_LIMIT - p3) >> MAX_ADVANCE_SHIFT);
-    n = min(n, min(min(e0 - i0, e1 - i1), min(e2 - i2, e3 - i3)) >> MAX_CODES_SHIFT);
-    if (n < MIN_ROUND) break;
-    for (let k = 0; k < n; k++) {
-      // Four independent chains; the same six steps each (see lookup and finishStream).
-      const a0 = lookup(r0, p0, tab, ch);
-      const a1 = lookup(r1, p1, tab, ch + 1);
-      const a2 = lookup(r2, p2, tab, ch + 2);
-      const a3 = lookup(r3, p3, tab, ch + 3);
-      store<u32>(s0 + <usize>i0, <u32>a0);
-      store<u32>(s1 + <usize>i1, <u32>a1);
-      store<u32>(s2 + <usize>i2, <u32>a2);
-      store<u32>(s3 + <usize>i3, <u32>a3);
-      const m0 = <u32>(a0 >> 32), m1 = <u32>(a1 >> 32), m2 = <u32>(a2 >> 32), m3 = <u32>(a3 >> 32);
-      store<u64>(l0 + (<usize>(p0 >> WINDOW_SHIFT) << 3), (a0 & 0xffffffff00000000) | <u64>p0);
-      store<u64>(l1 + (<usize>(p1 >> WINDOW_SHIFT) << 3), (a1 & 0xffffffff00000000) | <u64>p1);
-      store<u64>(l2 + (<usize>(p2 >> WINDOW_SHIFT) << 3), (a2 & 0xffffffff00000000) | <u64>p2);
-      store<u64>(l3 + (<usize>(p3 >> WINDOW_SHIFT) << 3), (a3 & 0xffffffff00000000) | <u64>p3);
-      p0 += <i32>(m0 & META_ADVANCE_MASK);
-      p1 += <i32>(m1 & META_ADVANCE_MASK);
-      p2 += <i32>(m2 & META_ADVANCE_MASK);
-      p3 += <i32>(m3 & META_ADVANCE_MASK);
-      i0 += <i32>((m0 >> META_COUNT_SHIFT) & META_COUNT_MASK);
-      i1 += <i32>((m1 >> META_COUNT_SHIFT) & META_COUNT_MASK);
-      i2 += <i32>((m2 >> META_COUNT_SHIFT) & META_COUNT_MASK);
-      i3 += <i32>((m3 >> META_COUNT_SHIFT) & META_COUNT_MASK);
+    // Lookups this round: each advances <= 32 bits and stages <= 7 elements; one more may follow
+    // (replay's miss step), so the budget is taken for n + 1.
+    let bits = 0x7fffffff;
+    let room = 0x7fffffff;
+    for (let s = 0; s < streams; s++) {
+      bits = min(bits, streamGet(STREAM_B, s) - streamGet(STREAM_P, s));
+      room = min(room, streamGet(STREAM_E, s) - streamGet(STREAM_A, s));
     }
+    const n = min(min(bits >> MAX_ADVANCE_SHIFT, room >> MAX_CODES_SHIFT) - 1, ROUND_LOOKUPS);
+    if (n < MIN_ROUND) break;
+    if (streams == 8) hot8(n);
+    else hot4(n);
+    for (let s = 0; s < streams; s++) streamSet(STREAM_P, s, replay(s, n, streamGet(STREAM_P, s), tFirst + c + s));
     if (errCode != OK) return errCode;
   }
-  let p = finishStream(r0, tab, single, s0, l0, p0, i0, n0, ch);
-  if (errCode != OK) return errCode;
-  if (finishChunk(c, l0, p, gCount, gLastStart) != OK) return errCode;
-  p = finishStream(r1, tab, single, s1, l1, p1, i1, n1, ch + 1);
-  if (errCode != OK) return errCode;
-  if (finishChunk(c + 1, l1, p, gCount, gLastStart) != OK) return errCode;
-  p = finishStream(r2, tab, single, s2, l2, p2, i2, n2, ch + 2);
-  if (errCode != OK) return errCode;
-  if (finishChunk(c + 2, l2, p, gCount, gLastStart) != OK) return errCode;
-  p = finishStream(r3, tab, single, s3, l3, p3, i3, n3, ch + 3);
-  if (errCode != OK) return errCode;
-  return finishChunk(c + 3, l3, p, gCount, gLastStart);
+  for (let s = 0; s < streams; s++) {
+    const stage = <usize>streamGet(STREAM_S, s);
+    const end = finishStream(streamGet(STREAM_P, s), <usize>streamGet(STREAM_A, s), stage, streamGet(STREAM_N, s), c + s);
+    if (errCode != OK || finishChunk(c + s, end, gCount, gLastStart) != OK) return errCode;
+  }
+  return OK;
 }
 
 /**
- * Decodes chunks first .. first+chunks-1 of a unit (a tile) and writes their BF16 words.
- *
- * Memory (all prepared by the host):
- *  - luts: the unit's `luts` (rows x 256 bytes); tables: built by buildDecodeTables from them;
- *  - ops: u32 op[first .. first+chunks+1] (global element indices; op[K] = N in the short case;
- *    entries past K are never read for the last chunk);
- *  - gaps: packed gaps from window 512*first, 2 zero bytes past the tensor's end;
- *  - revEnd: the tile's stream bytes (from byte 4096*first, zero past B), byte-reversed, such that
- *    stream byte q of the tile sits at revEnd + 7 - q; valid for q up to 4096*chunks + 8;
- *  - stage: op range + 8*chunks + 16 bytes; slots: DECODE_SLOT_BYTES;
- *  - sm: sign/mantissa bytes op[first] .. end of the tile; out: BF16 words of the same range.
- * Every chunk's element count (min(op[b+1], N) - op[b]) must be at most 32768 (the host checks; a
- * larger count is an error anyway). The last chunk of the unit, when it produces nothing, is skipped.
- * @returns 0, or an error code (detail through the error getters); on error `out` is partly written.
+ * Decodes chunks first .. first+chunks-1 (chunks <= DECODE_TILE_CHUNKS) of a unit, a tile, and writes
+ * their BF16 words. The host has filled (layout.ts):
+ *  - DEC_LUTS: the unit's `luts` (`rows` x 256 bytes), and built the tables (buildDecodeTables);
+ *  - DEC_OPS: u32 op[first .. min(first + chunks + 1, K)] (global element indices; op[K] = N in the
+ *    short case);
+ *  - DEC_GAPS: packed gaps from window 512*first, through the first window after the tile, 4 zero
+ *    bytes past the tensor's end;
+ *  - DEC_STREAM: the tile's stream bytes from byte 4096*first (and 4 look-ahead bytes), zero past B,
+ *    and reversed them (reverseStream);
+ *  - DEC_SM: the sign/mantissa bytes of elements op[first] .. min(op[first + chunks], N).
+ * Every chunk's element count (min(op[b+1], N) - op[b]) is at most 32768 (else an error). The last
+ * chunk of the unit is skipped when it produces nothing. The output (DEC_OUT) holds the BF16 words of
+ * the same elements as DEC_SM.
+ * @returns 0, or an error code (detail through the error getters).
  */
-export function decodeTile(
-  luts: usize, rows: i32, tables: usize, ops: usize, gaps: usize, revEnd: usize, stage: usize, slots: usize,
-  sm: usize, out: usize, first: i32, chunks: i32, lastChunk: i32, elements: i32, streamBytes: i32,
-): i32 {
+export function decodeTile(rows: i32, first: i32, chunks: i32, lastChunk: i32, elements: i32, streamBytes: i32): i32 {
   errCode = OK;
-  gLuts = luts;
-  gLengthRow = luts + <usize>(rows - 1) * LUT_ROW;
-  tOps = ops;
-  tGaps = gaps;
-  tRevEnd = revEnd;
-  tStage = stage;
-  tSm = sm;
-  tOut = out;
-  tSlots = slots;
-  tTables = tables;
+  gLengthRow = DEC_LUTS + <usize>(rows - 1) * LUT_ROW;
   tFirst = first;
   tLastChunk = lastChunk;
   tElements = elements;
   tStreamBytes = streamBytes;
-  let todo = chunks;
+  let todo = min(chunks, DECODE_TILE_CHUNKS);
   // The unit's last chunk produces nothing when it holds only EOF (or in the short case): skip it.
-  if (first + chunks - 1 == lastChunk && opAt(chunks - 1) >= endOf(chunks - 1)) todo--;
+  if (first + todo - 1 == lastChunk && opAt(todo - 1) >= endOf(todo - 1)) todo--;
   let c = 0;
-  for (; c + 4 <= todo; c += 4) if (decodeFour(c) != OK) return errCode;
+  for (; c + 8 <= todo; c += 8) if (decodeGroup(c, 8) != OK) return errCode;
+  for (; c + 4 <= todo; c += 4) if (decodeGroup(c, 4) != OK) return errCode;
   for (; c < todo; c++) if (decodeOne(c) != OK) return errCode;
   return OK;
 }

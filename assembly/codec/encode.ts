@@ -3,7 +3,7 @@
 // sign/mantissa bytes, window gaps, chunk output positions). Huffman, limiter and LUT building stay in
 // TypeScript. The host streams a unit through in tiles; the encoder state lives in module globals
 // between calls, so WebAssembly memory stays small whatever the unit's size.
-// Build: node scripts/build-wasm.mjs.
+// Build: node scripts/build-wasm.mjs. Regions are at the fixed addresses of layout.ts.
 //
 // Speed (1 GB/s of BF16 input = 2 ns per weight for histogram + code + stream): the main loop takes 8
 // weights per step as one SIMD load. SIMD yields their 8 sign/mantissa bytes (one 64-bit store) and 8
@@ -14,17 +14,18 @@
 // slot of the window where it starts (the last step starting in a window crosses into the next one),
 // and a pass over finished windows derives the first code start after every window boundary.
 
+import { ENC_CODES, ENC_GAPS_OUT, ENC_HIST, ENC_LENGTHS, ENC_OPS_OUT, ENC_PAIRS, ENC_RING, ENC_RING_SLOTS, ENC_SM, ENC_SRC, ENC_WORDS } from './layout';
+
 // ---- Histogram.
 
-/** Interleaved sub-histograms (u32 x 256 each), so runs of one exponent do not serialise on one counter. */
-const HIST_TABLES: i32 = 8;
-export const HISTOGRAM_BYTES: i32 = HIST_TABLES * 256 * 4;
-
 /**
- * Adds the exponents of `n` BF16 words at `src` to the sub-histograms at `hist` (HISTOGRAM_BYTES,
- * zeroed by the host before a unit; each counter stays below 2^32 for units below 2^31 elements).
+ * Adds the exponents of the `n` BF16 words at ENC_SRC to the 8 interleaved sub-histograms at ENC_HIST
+ * (8 x 256 x u32, so runs of one exponent do not serialise on one counter; zeroed by the host before a
+ * unit; each counter stays below 2^32 for units below 2^31 elements).
  */
-export function histogram(src: usize, n: i32, hist: usize): void {
+export function histogram(n: i32): void {
+  const src = ENC_SRC;
+  const hist = ENC_HIST;
   let k = 0;
   for (; k + 8 <= n; k += 8) {
     const a = load<u64>(src + (<usize>k << 1));
@@ -53,14 +54,10 @@ export function histogram(src: usize, n: i32, hist: usize): void {
 }
 
 // ---- Code tables (written by the host for each unit).
-
-/**
- * Single table at `codes`: 256 x u64, (code left-aligned to bit 63) | length (low byte).
- * Pair table at `codes + 2048`: 65536 x u64 indexed by e0 | e1 << 8: the two codes joined (e0 first),
- * left-aligned, | joined length; length 255 when they exceed 32 bits together.
- */
-export const CODE_TABLE_BYTES: i32 = 256 * 8 + 65536 * 8;
-const PAIR_TABLE_OFFSET: usize = 2048;
+// ENC_CODES: 256 x u64, (code left-aligned to bit 63) | length (low byte).
+// ENC_PAIRS: 65536 x u64 indexed by e0 | e1 << 8: the two codes joined (e0 first), left-aligned,
+// | joined length; length 255 when they exceed 32 bits together.
+// ENC_LENGTHS: 256 x u8, the code lengths.
 const LENGTH_MASK: u64 = 0xff;
 const CODE_MASK: u64 = 0xffffffff00000000;
 
@@ -87,42 +84,42 @@ export function pendingCount(): u32 { return fill; }
 export function wordsStored(): u32 { return words; }
 export function elementsEncoded(): u32 { return count; }
 
-// ---- Window slots: a ring of 16-byte slots, one per window, indexed by window & (ring - 1).
+// ---- Window slots: a ring of 16-byte slots at ENC_RING, one per window, indexed by window & (ring - 1).
 // Bytes 0-7: the exponents of the last step that started in the window (element k in byte k);
 // bytes 8-11: that step's first element (global index); bytes 12-15: (elements << 8) | start bit in
 // the window (0..63).
 const SLOT_SHIFT: u32 = 4;
 
 /**
- * Encodes `n` BF16 words at `src` (the elements `count .. count+n` of the unit): appends their codes,
- * storing complete 32-bit words big-endian at `out` (the first word of this call at `out`), writes
- * their sign/mantissa bytes at `sm`, and records window slots in the ring at `ring` of `ringSlots`
- * slots (a power of two > (bits of this call) / 64 + 2; the host sizes it for 32-bit codes).
+ * Encodes the `n` BF16 words at ENC_SRC (the elements `count .. count+n` of the unit): appends their
+ * codes, storing complete 32-bit words big-endian from ENC_WORDS (this call's first word there; one
+ * more, incomplete, word may follow), writes their sign/mantissa bytes to ENC_SM, and records window
+ * slots in the ring (the host resolves them with resolveWindows after every call; a call spans at most
+ * n * 32 / 64 + 2 < ENC_RING_SLOTS windows).
  * @returns the number of words stored by this call.
  */
-export function encodeTile(src: usize, n: i32, codes: usize, out: usize, sm: usize, ring: usize, ringSlots: u32): u32 {
-  const pairs = codes + PAIR_TABLE_OFFSET;
-  const ringMask = ringSlots - 1;
+export function encodeTile(n: i32): u32 {
   const firstWord = words;
   let a = acc;
   let f = fill;
   let w = words;
-  let o = out;
+  let o = ENC_WORDS;
   const base = count;
   const lowByte = i16x8.splat(0xff);
   const signBit = i16x8.splat(0x80);
   const mantissa = i16x8.splat(0x7f);
   let k = 0;
   while (k + 8 <= n) {
-    const v = v128.load(src + (<usize>k << 1));
+    const v = v128.load(ENC_SRC + (<usize>k << 1));
     // Sign/mantissa byte per weight: (w >> 8 & 0x80) | (w & 0x7f); exponent byte: (w >> 7) & 0xff.
     const smv = v128.or(v128.and(i16x8.shr_u(v, 8), signBit), v128.and(v, mantissa));
     const ev = v128.and(i16x8.shr_u(v, 7), lowByte);
     const exps = i64x2.extract_lane(i8x16.narrow_i16x8_u(ev, ev), 0);
-    const p0 = load<u64>(pairs + ((<usize>exps & 0xffff) << 3));
-    const p1 = load<u64>(pairs + ((<usize>(exps >> 16) & 0xffff) << 3));
-    const p2 = load<u64>(pairs + ((<usize>(exps >> 32) & 0xffff) << 3));
-    const p3 = load<u64>(pairs + (<usize>(exps >> 48) << 3));
+    v128.store64_lane(ENC_SM + <usize>k, i8x16.narrow_i16x8_u(smv, smv), 0);
+    const p0 = load<u64>((<usize>exps & 0xffff) << 3, ENC_PAIRS);
+    const p1 = load<u64>((<usize>(exps >> 16) & 0xffff) << 3, ENC_PAIRS);
+    const p2 = load<u64>((<usize>(exps >> 32) & 0xffff) << 3, ENC_PAIRS);
+    const p3 = load<u64>(<usize>(exps >> 48) << 3, ENC_PAIRS);
     const l0 = p0 & LENGTH_MASK;
     const l01 = l0 + (p1 & LENGTH_MASK);
     const l012 = l01 + (p2 & LENGTH_MASK);
@@ -133,22 +130,20 @@ export function encodeTile(src: usize, n: i32, codes: usize, out: usize, sm: usi
       fill = f;
       words = w;
       count = base + <u32>k;
-      w = encodeSingles(exps, 8, codes, o, ring, ringMask);
-      o = out + (<usize>(w - firstWord) << 2);
+      w = encodeSingles(exps, 8, ENC_WORDS + (<usize>(w - firstWord) << 2));
+      o = ENC_WORDS + (<usize>(w - firstWord) << 2);
       a = acc;
       f = fill;
-      v128.store64_lane(sm + <usize>k, i8x16.narrow_i16x8_u(smv, smv), 0);
       k += 8;
       continue;
     }
-    v128.store64_lane(sm + <usize>k, i8x16.narrow_i16x8_u(smv, smv), 0);
     // l0, l01, l012 < 32 here: the shifted codes stay in the high half; the low half is discarded.
     const code = (p0 | (p1 >> l0) | (p2 >> l01) | (p3 >> l012)) & CODE_MASK;
     // Window slot of this step (it starts at bit 32w + f).
     const bit = (<u64>w << 5) + <u64>f;
-    const slot = ring + ((<usize>(bit >> 6) & ringMask) << SLOT_SHIFT);
-    store<u64>(slot, exps);
-    store<u64>(slot, (<u64>((8 << 8) | <u32>(bit & 63)) << 32) | <u64>(base + <u32>k), 8);
+    const slot = (<usize>(bit >> 6) & (ENC_RING_SLOTS - 1)) << SLOT_SHIFT;
+    store<u64>(slot, exps, ENC_RING);
+    store<u64>(slot, (<u64>((8 << 8) | <u32>(bit & 63)) << 32) | <u64>(base + <u32>k), ENC_RING + 8);
     a |= code >> <u64>f;
     f += <u32>len;
     // Store the high word (it is complete when f >= 32; otherwise it is rewritten next time).
@@ -165,9 +160,9 @@ export function encodeTile(src: usize, n: i32, codes: usize, out: usize, sm: usi
   words = w;
   count = base + <u32>k;
   for (; k < n; k++) {
-    const x = <u32>load<u16>(src + (<usize>k << 1));
-    store<u8>(sm + <usize>k, <u8>(((x >> 8) & 0x80) | (x & 0x7f)));
-    encodeSingles(<u64>((x >> 7) & 0xff), 1, codes, out + (<usize>(words - firstWord) << 2), ring, ringMask);
+    const x = <u32>load<u16>(ENC_SRC + (<usize>k << 1));
+    store<u8>(ENC_SM + <usize>k, <u8>(((x >> 8) & 0x80) | (x & 0x7f)));
+    encodeSingles(<u64>((x >> 7) & 0xff), 1, ENC_WORDS + (<usize>(words - firstWord) << 2));
   }
   return words - firstWord;
 }
@@ -176,18 +171,18 @@ export function encodeTile(src: usize, n: i32, codes: usize, out: usize, sm: usi
  * Appends the codes of the first `todo` (1..8) exponents of `exps` (element k in byte k) one at a
  * time to the global state, storing complete words from `o`. Returns the global word count.
  */
-function encodeSingles(exps: u64, todo: i32, codes: usize, o: usize, ring: usize, ringMask: u32): u32 {
+function encodeSingles(exps: u64, todo: i32, o: usize): u32 {
   let a = acc;
   let f = fill;
   let w = words;
   let c = count;
   for (let k = 0; k < todo; k++) {
     const e = <usize>(exps >> (<u64>k << 3)) & 0xff;
-    const entry = load<u64>(codes + (e << 3));
+    const entry = load<u64>(e << 3, ENC_CODES);
     const bit = (<u64>w << 5) + <u64>f;
-    const slot = ring + ((<usize>(bit >> 6) & ringMask) << SLOT_SHIFT);
-    store<u64>(slot, <u64>e);
-    store<u64>(slot, (<u64>((1 << 8) | <u32>(bit & 63)) << 32) | <u64>c, 8);
+    const slot = (<usize>(bit >> 6) & (ENC_RING_SLOTS - 1)) << SLOT_SHIFT;
+    store<u64>(slot, <u64>e, ENC_RING);
+    store<u64>(slot, (<u64>((1 << 8) | <u32>(bit & 63)) << 32) | <u64>c, ENC_RING + 8);
     a |= (entry & CODE_MASK) >> <u64>f;
     f += <u32>(entry & LENGTH_MASK);
     if (f >= 32) {
@@ -210,38 +205,37 @@ function encodeSingles(exps: u64, todo: i32, codes: usize, o: usize, ring: usize
  * Resolves the window boundaries that are final: every window before the one holding the current bit
  * position (when `last`, the end of the stream S), finding the first code start at or after each
  * boundary from the slot of the window before it. Writes gap values for windows pendingWindow+1 ...
- * to `gaps` (u8 each) and, at each boundary that starts a chunk (window a multiple of 512), the first
- * element of that chunk to `ops` (u32 each, in order).
+ * to ENC_GAPS_OUT (u8 each) and, at each boundary that starts a chunk (window a multiple of 512), the
+ * first element of that chunk to ENC_OPS_OUT (u32 each, in order).
  *
  * When `last`: a boundary whose first start is S itself is the EOF code's start; it counts only when
  * `eof` (an EOF tail is written, S mod 8 != 0); otherwise its gap stays 0 and no position is written.
- * `lengths`: 256 code lengths (u8). Returns (positions written << 32) | gaps written; the first gap
- * written belongs to window pendingWindow + 1 (read windowsResolved() before the call).
+ * Returns (positions written << 32) | gaps written; the first gap written belongs to window
+ * windowsResolved() + 1 as read before the call.
  */
-export function resolveWindows(ring: usize, ringSlots: u32, lengths: usize, gaps: usize, ops: usize, last: bool, eof: bool): u64 {
-  const ringMask = ringSlots - 1;
+export function resolveWindows(last: bool, eof: bool): u64 {
   const end = (<u64>words << 5) + <u64>fill;
   const until = <u32>(end >> 6);
   let g: u32 = 0;
   let q: u32 = 0;
   for (let u = pendingWindow; u < until; u++) {
-    const slot = ring + ((<usize>u & ringMask) << SLOT_SHIFT);
-    const exps = load<u64>(slot);
-    const meta = load<u32>(slot, 12);
-    const first = load<u32>(slot, 8);
+    const slot = (<usize>u & (ENC_RING_SLOTS - 1)) << SLOT_SHIFT;
+    const exps = load<u64>(slot, ENC_RING);
+    const first = load<u32>(slot, ENC_RING + 8);
+    const meta = load<u32>(slot, ENC_RING + 12);
     const boundary = <u64>(u + 1) << 6;
     let start = (<u64>u << 6) + <u64>(meta & 63);
     const elements = meta >> 8;
     let k: u32 = 0;
     while (k < elements && start < boundary) {
-      start += <u64>load<u8>(lengths + (<usize>(exps >> (<u64>k << 3)) & 0xff));
+      start += <u64>load<u8>(ENC_LENGTHS + (<usize>(exps >> (<u64>k << 3)) & 0xff));
       k++;
     }
     const skip = last && !eof && start == end;
-    store<u8>(gaps + <usize>g, skip ? 0 : <u8>(start - boundary));
+    store<u8>(ENC_GAPS_OUT + <usize>g, skip ? 0 : <u8>(start - boundary));
     g++;
     if (((u + 1) & 511) == 0 && !skip) {
-      store<u32>(ops + (<usize>q << 2), first + k);
+      store<u32>(ENC_OPS_OUT + (<usize>q << 2), first + k);
       q++;
     }
   }

@@ -8,32 +8,33 @@
 // neither works, `codecWasm()` returns undefined and callers use the TypeScript kernels.
 import { CODEC_WASM_BASE64 } from './codec-wasm.generated.js';
 
+/** Fixed addresses and sizes of the module's memory regions (assembly/codec/layout.ts). */
+export const LAYOUT_NAMES = [
+  'REGION_BASE', 'DECODE_TILE_CHUNKS', 'DEC_LUTS', 'DEC_OPS', 'DEC_GAPS', 'DEC_GAP_BYTES', 'DEC_STREAM', 'DEC_STREAM_BYTES',
+  'DEC_SM', 'DEC_OUT', 'ENCODE_TILE_ELEMENTS', 'ENC_RING_SLOTS', 'ENC_HIST', 'ENC_CODES', 'ENC_PAIRS', 'ENC_LENGTHS',
+  'ENC_SRC', 'ENC_WORDS', 'ENC_SM', 'ENC_GAPS_OUT', 'ENC_OPS_OUT', 'MEMORY_BYTES',
+] as const;
+export type CodecLayout = Record<(typeof LAYOUT_NAMES)[number], number>;
+
 /** The module's exports (see assembly/codec/*.ts for each contract). */
-export interface CodecExports {
+export interface CodecExports extends Record<(typeof LAYOUT_NAMES)[number], WasmGlobal> {
   readonly memory: WasmMemory;
   heapBase(): number;
-  readonly DECODE_TABLE_BYTES: WasmGlobal;
-  readonly DECODE_SLOT_BYTES: WasmGlobal;
-  readonly HISTOGRAM_BYTES: WasmGlobal;
-  readonly CODE_TABLE_BYTES: WasmGlobal;
-  buildDecodeTables(luts: number, rows: number, tables: number): void;
-  reverseBytes(src: number, dst: number, bytes: number): void;
-  decodeTile(
-    luts: number, rows: number, tables: number, ops: number, gaps: number, revEnd: number, stage: number, slots: number,
-    sm: number, out: number, first: number, chunks: number, lastChunk: number, elements: number, streamBytes: number,
-  ): number;
+  buildDecodeTables(rows: number): void;
+  reverseStream(): void;
+  decodeTile(rows: number, first: number, chunks: number, lastChunk: number, elements: number, streamBytes: number): number;
   errorChunk(): number;
   errorBit(): number;
   errorValue(): number;
   errorExpected(): number;
-  histogram(src: number, n: number, hist: number): void;
+  histogram(n: number): void;
   encodeBegin(): void;
-  encodeTile(src: number, n: number, codes: number, out: number, sm: number, ring: number, ringSlots: number): number;
+  encodeTile(n: number): number;
   pendingBits(): number;
   pendingCount(): number;
   wordsStored(): number;
   elementsEncoded(): number;
-  resolveWindows(ring: number, ringSlots: number, lengths: number, gaps: number, ops: number, last: number, eof: number): bigint;
+  resolveWindows(last: number, eof: number): bigint;
   windowsResolved(): number;
 }
 
@@ -53,34 +54,31 @@ interface WasmApi {
 
 /** WebAssembly page size (64 KiB). */
 export const WASM_PAGE_BYTES = 65536;
-/** Most bytes a wasm32 memory can hold: 65536 pages (4 GiB; Node's limit). */
-export const WASM_MAX_BYTES = 65536 * WASM_PAGE_BYTES;
 
 /**
- * A loaded codec module: its exports and helpers for the host's regions of its linear memory.
- * Views of the memory are recreated after it grows (growing detaches the old ArrayBuffer).
+ * A loaded codec module: its exports, its memory layout, and views of its memory (recreated after the
+ * memory grows, which detaches the old ArrayBuffer). Per-thread state of the host side (which unit's
+ * decode tables are loaded) lives here too.
  */
 export class CodecWasm {
   readonly exports: CodecExports;
-  /** First free byte for the host's regions (64-byte aligned). */
-  readonly heapBase: number;
+  readonly layout: CodecLayout;
+  /** The `luts` the decode tables were last built from (decode-wasm.ts). */
+  decodeLuts: Uint8Array | undefined;
   private viewBuffer: ArrayBuffer | undefined;
   private u8View = new Uint8Array(0);
   private u16View = new Uint16Array(0);
   private u32View = new Uint32Array(0);
-  /** Region layouts keyed by their user (decode / encode), computed once per instance. */
-  readonly layouts = new Map<string, unknown>();
 
+  /** @throws Error when the module's static data overlaps its regions (a build problem). */
   constructor(exports: CodecExports) {
     this.exports = exports;
-    this.heapBase = alignUp(exports.heapBase(), 64);
-  }
-
-  /** Grows the memory to at least `bytes` bytes. @throws RangeError beyond 4 GiB. */
-  ensureBytes(bytes: number): void {
-    if (bytes > WASM_MAX_BYTES) throw new RangeError(`codec wasm: ${bytes} bytes exceed the 4 GiB of a wasm32 memory`);
-    const have = this.exports.memory.buffer.byteLength;
-    if (bytes > have) this.exports.memory.grow(Math.ceil((bytes - have) / WASM_PAGE_BYTES));
+    const layout = {} as CodecLayout;
+    for (const name of LAYOUT_NAMES) layout[name] = exports[name].value;
+    this.layout = layout;
+    if (exports.heapBase() > layout.REGION_BASE) throw new Error(`codec wasm: static data ends at ${exports.heapBase()}, above its regions at ${layout.REGION_BASE}`);
+    const have = exports.memory.buffer.byteLength;
+    if (layout.MEMORY_BYTES > have) exports.memory.grow(Math.ceil((layout.MEMORY_BYTES - have) / WASM_PAGE_BYTES));
   }
 
   get u8(): Uint8Array {
@@ -104,10 +102,6 @@ export class CodecWasm {
     this.u16View = new Uint16Array(buffer);
     this.u32View = new Uint32Array(buffer);
   }
-}
-
-export function alignUp(x: number, to: number): number {
-  return Math.ceil(x / to) * to;
 }
 
 let loaded: CodecWasm | null | undefined; // null: WebAssembly is missing or the module failed to load

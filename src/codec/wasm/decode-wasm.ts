@@ -1,26 +1,26 @@
 // Host side of the WebAssembly chunk decoder (assembly/codec/decode.ts): validates the unit with the
 // chunk decoders' structural checks (chunk-index.ts), builds the decode tables in WebAssembly memory
-// and streams the requested chunks through it in tiles of TILE_CHUNKS: stream bytes, gaps and
+// and streams the requested chunks through it in tiles of DECODE_TILE_CHUNKS: stream bytes, gaps and
 // sign/mantissa bytes in, BF16 words out. Semantics and errors are those of decode-chunked.ts
 // (df11-format.md §8.4); the output is the serial decode of the stream or a Df11Error.
 //
-// Memory: a few MiB whatever the unit's size (one tile's buffers), so units of any size the format
-// allows (N, B < 2^31) decode here; nothing has to fit the 4 GiB of a wasm32 memory.
+// Memory: ~2.3 MiB whatever the unit's size (one tile's buffers, assembly/codec/layout.ts), so units
+// of any size the format allows (N, B < 2^31) decode here; nothing has to fit a wasm32 memory (4 GiB).
 import { Df11Error, type Df11ErrorCode } from '../../errors.js';
 import { readChunkIndex, type ChunkIndex } from '../chunk-index.js';
 import { CHUNK_BITS, CHUNK_BYTES, GAP_BYTES_PER_CHUNK, LUT_ROW_BYTES, MAX_LUT_ROWS } from '../constants.js';
 import type { Df11Unit } from '../unit.js';
 import type { UnitContext } from '../validate-unit.js';
-import { alignUp, codecWasm, type CodecWasm } from './codec-wasm.js';
+import { codecWasm, type CodecWasm } from './codec-wasm.js';
 
-/** Chunks per tile: ~200 K elements, so a tile's buffers (~1 MiB in use) stay in the L2 cache. */
-export const TILE_CHUNKS = 16;
 /** A chunk holds at most one code per stream bit (codes are >= 1 bit): its element bound. */
 const MAX_CHUNK_ELEMENTS = CHUNK_BITS;
-/** Bytes the kernel may read past a tile's stream bytes: 4 look-ahead bytes, then an 8-byte load. */
-const STREAM_TAIL_BYTES = 16;
-const REGION_ALIGN = 64;
-const SIMD_BYTES = 16;
+/** Stream bytes a tile needs past its chunks: the 4 look-ahead bytes of §8.4. */
+const LOOK_AHEAD_BYTES = 4;
+/** Gap bytes a tile needs past its chunks: the next chunk's first window, and the byte after it. */
+const GAP_TAIL_BYTES = 2;
+/** Zero bytes after the copied gaps (the kernel reads two bytes per window). */
+const GAP_PAD_BYTES = 4;
 
 /** Result codes of the kernel's decodeTile (assembly/codec/decode.ts). */
 const KERNEL_ERRORS: Record<number, Df11ErrorCode> = {
@@ -30,52 +30,6 @@ const KERNEL_ERRORS: Record<number, Df11ErrorCode> = {
   4: 'chunk-count-mismatch',
   5: 'gap-mismatch',
 };
-
-interface DecodeLayout {
-  luts: number;
-  tables: number;
-  ops: number;
-  gaps: number;
-  enc: number;
-  rev: number;
-  /** Bytes of the stream regions (a multiple of 16). */
-  encBytes: number;
-  slots: number;
-  stage: number;
-  sm: number;
-  out: number;
-  end: number;
-}
-
-function decodeLayout(wasm: CodecWasm): DecodeLayout {
-  const cached = wasm.layouts.get('decode') as DecodeLayout | undefined;
-  if (cached) return cached;
-  let at = wasm.heapBase;
-  const take = (bytes: number): number => {
-    const start = at;
-    at = alignUp(at + bytes, REGION_ALIGN);
-    return start;
-  };
-  const encBytes = alignUp(TILE_CHUNKS * CHUNK_BYTES + STREAM_TAIL_BYTES, SIMD_BYTES);
-  const layout: DecodeLayout = {
-    luts: take(MAX_LUT_ROWS * LUT_ROW_BYTES),
-    tables: take(wasm.exports.DECODE_TABLE_BYTES.value),
-    ops: take(4 * (TILE_CHUNKS + 2)),
-    gaps: take(GAP_BYTES_PER_CHUNK * TILE_CHUNKS + 2),
-    enc: take(encBytes),
-    rev: take(encBytes),
-    encBytes,
-    slots: take(wasm.exports.DECODE_SLOT_BYTES.value),
-    stage: take(TILE_CHUNKS * (MAX_CHUNK_ELEMENTS + 8) + 16),
-    sm: take(TILE_CHUNKS * MAX_CHUNK_ELEMENTS + SIMD_BYTES),
-    out: take(2 * TILE_CHUNKS * MAX_CHUNK_ELEMENTS + 2 * SIMD_BYTES),
-    end: 0,
-  };
-  layout.end = at;
-  wasm.ensureBytes(layout.end);
-  wasm.layouts.set('decode', layout);
-  return layout;
-}
 
 /** A unit checked for the WebAssembly decoder; reuse it for many chunk ranges of the same unit. */
 export interface WasmPreparedUnit {
@@ -125,34 +79,34 @@ export function decodeChunksWasmInto(unit: Df11Unit, out: Uint16Array, firstChun
   decodePreparedChunksWasm(prepareUnitWasm(unit, context), out, firstChunk, endChunk);
 }
 
-/** {@link decodeChunksWasmInto} for a prepared unit. */
-export function decodePreparedChunksWasm(prepared: WasmPreparedUnit, out: Uint16Array, firstChunk: number, endChunk: number): void {
+/** {@link decodeChunksWasmInto} for a prepared unit (`wasm`: this thread's module unless given). */
+export function decodePreparedChunksWasm(prepared: WasmPreparedUnit, out: Uint16Array, firstChunk: number, endChunk: number, wasm: CodecWasm = requireWasm()): void {
   const { chunks, elements } = prepared.index;
   if (out.length < elements) throw new RangeError(`decodeChunksWasmInto: output holds ${out.length} elements; the unit has ${elements}`);
   if (!(Number.isInteger(firstChunk) && Number.isInteger(endChunk) && 0 <= firstChunk && firstChunk <= endChunk && endChunk <= chunks)) {
     throw new RangeError(`decodeChunksWasmInto: chunk range [${firstChunk}, ${endChunk}) is not within [0, ${chunks}]`);
   }
-  const wasm = requireWasm();
-  const layout = decodeLayout(wasm);
-  loadTables(wasm, layout, prepared.unit.luts);
-  for (let b = firstChunk; b < endChunk; b += TILE_CHUNKS) decodeTile(wasm, layout, prepared, out, b, Math.min(endChunk, b + TILE_CHUNKS));
+  loadTables(wasm, prepared.unit.luts);
+  const tile = wasm.layout.DECODE_TILE_CHUNKS;
+  for (let b = firstChunk; b < endChunk; b += tile) decodeTile(wasm, prepared, out, b, Math.min(endChunk, b + tile));
 }
 
 /** Copies `luts` in and builds the decode tables, unless the module holds tables for the same bytes. */
-function loadTables(wasm: CodecWasm, layout: DecodeLayout, luts: Uint8Array): void {
-  const key = wasm.layouts.get('decode-luts') as Uint8Array | undefined;
+function loadTables(wasm: CodecWasm, luts: Uint8Array): void {
+  const key = wasm.decodeLuts;
   if (key && key.length === luts.length && key.every((v, i) => v === luts[i])) return;
-  wasm.u8.set(luts, layout.luts);
-  wasm.exports.buildDecodeTables(layout.luts, luts.length / LUT_ROW_BYTES, layout.tables);
-  wasm.layouts.set('decode-luts', luts.slice());
+  wasm.decodeLuts = undefined;
+  wasm.u8.set(luts, wasm.layout.DEC_LUTS);
+  wasm.exports.buildDecodeTables(luts.length / LUT_ROW_BYTES);
+  wasm.decodeLuts = luts.slice();
 }
 
-/** Decodes chunks [first, end) (at most TILE_CHUNKS) into `out`. */
-function decodeTile(wasm: CodecWasm, layout: DecodeLayout, prepared: WasmPreparedUnit, out: Uint16Array, first: number, end: number): void {
+/** Decodes chunks [first, end) (at most DECODE_TILE_CHUNKS) into `out`. */
+function decodeTile(wasm: CodecWasm, prepared: WasmPreparedUnit, out: Uint16Array, first: number, end: number): void {
   const { index, unit, context } = prepared;
   const { op, elements: n, chunks: k, streamBytes } = index;
-  const tile = end - first;
-  // Element range of the tile; a chunk of more than 32768 elements cannot match its stream.
+  const at = wasm.layout;
+  // A chunk of more than 32768 elements cannot match its stream (and would not fit the tile buffers).
   for (let b = first; b < end; b++) {
     const count = Math.min(op[b + 1]!, n) - op[b]!;
     if (count > MAX_CHUNK_ELEMENTS) {
@@ -162,29 +116,24 @@ function decodeTile(wasm: CodecWasm, layout: DecodeLayout, prepared: WasmPrepare
   const e0 = op[first]!;
   const e1 = Math.min(op[end]!, n);
   const mem = wasm.u8;
-  // op[first .. min(end + 1, K)]
   const u32 = wasm.u32;
   const opEnd = Math.min(end + 1, k);
-  for (let b = first; b <= opEnd; b++) u32[(layout.ops >>> 2) + b - first] = op[b]!;
-  // Stream bytes of the tile and 4 look-ahead bytes, zero past B; then reversed.
+  for (let b = first; b <= opEnd; b++) u32[(at.DEC_OPS >>> 2) + b - first] = op[b]!;
+  // Stream bytes of the tile and the look-ahead bytes, zero past B; then reversed by the kernel.
   const encFrom = first * CHUNK_BYTES;
-  const encTo = Math.min(streamBytes, end * CHUNK_BYTES + 4);
-  mem.set(unit.encodedExponent.subarray(encFrom, encTo), layout.enc);
-  mem.fill(0, layout.enc + (encTo - encFrom), layout.enc + layout.encBytes);
-  wasm.exports.reverseBytes(layout.enc, layout.rev, layout.encBytes);
-  // Gaps from window 512 * first, including the next chunk's first window, zero-padded.
+  const encTo = Math.min(streamBytes, end * CHUNK_BYTES + LOOK_AHEAD_BYTES);
+  mem.set(unit.encodedExponent.subarray(encFrom, encTo), at.DEC_STREAM);
+  mem.fill(0, at.DEC_STREAM + (encTo - encFrom), at.DEC_STREAM + at.DEC_STREAM_BYTES);
+  wasm.exports.reverseStream();
+  // Gaps from window 512 * first, through the next chunk's first window, zero-padded.
   const gapFrom = first * GAP_BYTES_PER_CHUNK;
-  const gapTo = Math.min(unit.gaps.length, end * GAP_BYTES_PER_CHUNK + 2);
-  mem.set(unit.gaps.subarray(gapFrom, gapTo), layout.gaps);
-  mem.fill(0, layout.gaps + (gapTo - gapFrom), layout.gaps + tile * GAP_BYTES_PER_CHUNK + 4);
-  mem.set(unit.signMantissa.subarray(e0, e1), layout.sm);
-  const result = wasm.exports.decodeTile(
-    layout.luts, unit.luts.length / LUT_ROW_BYTES, layout.tables, layout.ops, layout.gaps,
-    layout.rev + layout.encBytes - 8, layout.stage, layout.slots, layout.sm, layout.out,
-    first, tile, k - 1, n, streamBytes,
-  );
+  const gapTo = Math.min(unit.gaps.length, end * GAP_BYTES_PER_CHUNK + GAP_TAIL_BYTES);
+  mem.set(unit.gaps.subarray(gapFrom, gapTo), at.DEC_GAPS);
+  mem.fill(0, at.DEC_GAPS + (gapTo - gapFrom), at.DEC_GAPS + (end - first) * GAP_BYTES_PER_CHUNK + GAP_TAIL_BYTES + GAP_PAD_BYTES);
+  mem.set(unit.signMantissa.subarray(e0, e1), at.DEC_SM);
+  const result = wasm.exports.decodeTile(unit.luts.length / LUT_ROW_BYTES, first, end - first, k - 1, n, streamBytes);
   if (result !== 0) throw kernelError(wasm, result, context);
-  out.set(wasm.u16.subarray(layout.out >>> 1, (layout.out >>> 1) + (e1 - e0)), e0);
+  out.set(wasm.u16.subarray(at.DEC_OUT >>> 1, (at.DEC_OUT >>> 1) + (e1 - e0)), e0);
 }
 
 function kernelError(wasm: CodecWasm, result: number, context: UnitContext): Df11Error {
