@@ -6,6 +6,7 @@ import { runCli } from '../../src/cli/cli-run.js';
 import { readCliEnv } from '../../src/cli/env.js';
 import { runDf11 } from '../cli/cli-harness.js';
 import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { sharedDemoModelDir } from '../helpers/paths.js';
 import { compressDemo } from './df11-helpers.js';
 import { greedyFixture } from './runtime-helpers.js';
@@ -44,6 +45,10 @@ describe('df11 generate', () => {
       assert.ok(r.stdout.length > 30 && greedyFixture().text.startsWith(r.stdout.trimEnd()), r.stdout);
       assert.match(r.stderr, /weights: df11: 7 units resident compressed/);
       assert.match(r.stderr, /mode df11/);
+      // compress carries the llama2.c tokenizer along; without it generate says what is missing.
+      const found = await runDf11(['generate', df11.dir, '--max-tokens', '4']);
+      assert.equal(found.code, 0, found.stderr);
+      await rm(join(df11.dir, 'tok512.bin'));
       const missing = await runDf11(['generate', df11.dir, '--max-tokens', '4']);
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /tokenizer-invalid: no llama2.c tokenizer/);
