@@ -66,17 +66,20 @@ export interface ByteLevelFixture {
 
 /**
  * A Llama-3-style byte-level BPE: ids 0-255 are the single bytes, then `merges` learnt merges, then
- * the `specials` as added tokens; the post-processor puts `bos` (one of the specials) first.
+ * `<pad_N>` pieces (no merge makes them) up to `vocabSize` minus the specials, then the `specials`
+ * as added tokens; the post-processor puts `bos` (one of the specials) first.
  */
-export function byteLevelTokenizer(options: { merges?: number; specials?: readonly string[]; bos?: string } = {}): ByteLevelFixture {
+export function byteLevelTokenizer(options: { merges?: number; specials?: readonly string[]; bos?: string; vocabSize?: number } = {}): ByteLevelFixture {
   const chars = byteToUnicode();
   const vocab: Record<string, number> = {};
   chars.forEach((c, b) => (vocab[c] = b));
   const merges = learnMerges(TRAIN_CORPUS, options.merges ?? 120);
   for (const [a, b] of merges) if (vocab[a + b] === undefined) vocab[a + b] = Object.keys(vocab).length;
+  const specials = options.specials ?? [];
+  for (let n = 0; Object.keys(vocab).length + specials.length < (options.vocabSize ?? 0); n++) vocab[`<pad_${n}>`] = Object.keys(vocab).length;
   const special: Record<string, number> = {};
   let id = Object.keys(vocab).length;
-  for (const s of options.specials ?? []) special[s] = id++;
+  for (const s of specials) special[s] = id++;
   const bos = options.bos;
   const json = {
     version: '1.0',
@@ -172,15 +175,16 @@ export const CHATML_TEMPLATE =
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 /**
- * Writes a ChatML (Qwen-style) tokenizer folder: tokenizer.json, tokenizer_config.json with the
- * template and special tokens, generation_config.json with `eosIds`.
+ * Writes a ChatML (Qwen-style) tokenizer folder: tokenizer.json (padded to `vocabSize` ids),
+ * tokenizer_config.json with the template and special tokens, generation_config.json with `eosIds`
+ * (default: <|im_end|> and <|endoftext|>).
  */
-export async function writeChatMlTokenizerDir(dir: string, eosIds?: readonly number[]): Promise<ByteLevelFixture> {
+export async function writeChatMlTokenizerDir(dir: string, options: { eosIds?: readonly number[]; vocabSize?: number } = {}): Promise<ByteLevelFixture> {
   await mkdir(dir, { recursive: true });
-  const fx = byteLevelTokenizer({ specials: CHATML_SPECIALS });
+  const fx = byteLevelTokenizer({ specials: CHATML_SPECIALS, ...(options.vocabSize === undefined ? {} : { vocabSize: options.vocabSize }) });
   await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(fx.json));
   const config = { bos_token: null, eos_token: '<|im_end|>', pad_token: '<|endoftext|>', chat_template: CHATML_TEMPLATE, clean_up_tokenization_spaces: false };
   await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(config));
-  await writeFile(join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: eosIds ?? [fx.special['<|im_end|>'], fx.special['<|endoftext|>']] }));
+  await writeFile(join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: options.eosIds ?? [fx.special['<|im_end|>'], fx.special['<|endoftext|>']] }));
   return fx;
 }
