@@ -114,7 +114,7 @@ export function encodeTile(n: i32): u32 {
     // Sign/mantissa byte per weight: (w >> 8 & 0x80) | (w & 0x7f); exponent byte: (w >> 7) & 0xff.
     const smv = v128.or(v128.and(i16x8.shr_u(v, 8), signBit), v128.and(v, mantissa));
     const ev = v128.and(i16x8.shr_u(v, 7), lowByte);
-    const exps = i64x2.extract_lane(i8x16.narrow_i16x8_u(ev, ev), 0);
+    const exps = <u64>i64x2.extract_lane(i8x16.narrow_i16x8_u(ev, ev), 0);
     v128.store64_lane(ENC_SM + <usize>k, i8x16.narrow_i16x8_u(smv, smv), 0);
     const p0 = load<u64>((<usize>exps & 0xffff) << 3, ENC_PAIRS);
     const p1 = load<u64>((<usize>(exps >> 16) & 0xffff) << 3, ENC_PAIRS);
@@ -210,10 +210,10 @@ function encodeSingles(exps: u64, todo: i32, o: usize): u32 {
  *
  * When `last`: a boundary whose first start is S itself is the EOF code's start; it counts only when
  * `eof` (an EOF tail is written, S mod 8 != 0); otherwise its gap stays 0 and no position is written.
- * Returns (positions written << 32) | gaps written; the first gap written belongs to window
- * windowsResolved() + 1 as read before the call.
+ * Returns the gaps written (the first belongs to window windowsResolved() + 1 as read before the
+ * call); positionsResolved() tells the positions written.
  */
-export function resolveWindows(last: bool, eof: bool): u64 {
+export function resolveWindows(last: bool, eof: bool): u32 {
   const end = (<u64>words << 5) + <u64>fill;
   const until = <u32>(end >> 6);
   let g: u32 = 0;
@@ -240,8 +240,13 @@ export function resolveWindows(last: bool, eof: bool): u64 {
     }
   }
   pendingWindow = until;
-  return (<u64>q << 32) | <u64>g;
+  positions = q;
+  return g;
 }
+
+/** Chunk positions written by the last resolveWindows call. */
+let positions: u32 = 0;
+export function positionsResolved(): u32 { return positions; }
 
 /** The first window whose boundary is not resolved yet (resolveWindows writes from window + 1). */
 export function windowsResolved(): u32 { return pendingWindow; }

@@ -6,6 +6,8 @@
 // preallocated before the single pass (encode-kernel.ts). That pass records a gap / output position
 // whenever a stored word completes a window / chunk; the tail fix-up below removes the entries the
 // reference would not write because no code starts after them (§6, §7, including the short case).
+// Where WebAssembly is available, the histogram and the stream loop run in its kernels instead
+// (wasm/encode-wasm.ts; the same bytes); this file's loop stays the readable reference and fallback.
 import { Df11Error } from '../errors.js';
 import { CHUNK_BITS, CHUNK_BYTES, MAX_CODE_BITS, WINDOW_BITS, WINDOWS_PER_CHUNK } from './constants.js';
 import { buildDecodeTables } from './decode-table.js';
@@ -15,6 +17,8 @@ import { exponentHistogram, EXPONENT_VALUES } from './histogram.js';
 import { buildHuffmanCode, streamBits, type HuffmanCode, type LimiterTie, type LimiterTiePolicy } from './huffman-build.js';
 import { writeOutputPositions } from './output-positions.js';
 import type { Df11Unit } from './unit.js';
+import { encodeStreamWasm, exponentHistogramWasm, selectEncodeKernel, type EncodeKernel } from './wasm/encode-wasm.js';
+import type { CodecWasm } from './wasm/codec-wasm.js';
 
 /** Largest N and B: the reference kernel takes them as signed 32-bit ints (§10 item 5). */
 export const MAX_UNIT_ELEMENTS = 2 ** 31 - 1;
@@ -45,6 +49,12 @@ export interface EncodeOptions {
   ties?: LimiterTiePolicy;
   /** Called with the limiter ties resolved by the policy, when there were any. */
   onLimiterTies?: (ties: LimiterTie[]) => void;
+  /**
+   * Histogram and stream loop: 'auto' (default) uses the WebAssembly kernels where WebAssembly is
+   * available and the TypeScript ones otherwise, 'wasm' requires WebAssembly, 'js' uses TypeScript.
+   * The output is the same bytes.
+   */
+  kernel?: EncodeKernel;
 }
 
 /**
@@ -61,9 +71,9 @@ export function encodeUnitPieces(pieces: readonly Uint16Array[], options: Encode
  * that study codes; normal callers use {@link encodeUnitPieces}, which builds the reference's code.
  */
 export function encodeUnitPiecesWithCode(pieces: readonly Uint16Array[], code: HuffmanCode, luts: Uint8Array = buildDecodeTables(code)): Df11Unit {
-  const hist = new Float64Array(EXPONENT_VALUES);
-  for (const p of pieces) exponentHistogram(p, hist);
-  const unit = encodeStream(pieces, hist, code);
+  const wasm = selectEncodeKernel(undefined);
+  const hist = histogramOf(pieces, wasm);
+  const unit = encodeStream(pieces, hist, code, wasm);
   unit.luts = luts;
   unit.splitPositions = new BigInt64Array(splitsOf(pieces.map((p) => p.length)).map(BigInt));
   return unit;
@@ -78,18 +88,27 @@ function splitsOf(sizes: readonly number[]): number[] {
 
 function encodeWithSplits(pieces: readonly Uint16Array[], splits: number[], options: EncodeOptions): Df11Unit {
   if (pieces.every((p) => p.length === 0)) throw new Df11Error('unit-invalid', 'a unit needs at least one element');
-  const hist = new Float64Array(EXPONENT_VALUES);
-  for (const p of pieces) exponentHistogram(p, hist);
+  const wasm = selectEncodeKernel(options.kernel);
+  const hist = histogramOf(pieces, wasm);
   const code = buildHuffmanCode(hist, options.ties === undefined ? {} : { ties: options.ties });
   if (code.limiterTies.length > 0) options.onLimiterTies?.(code.limiterTies);
   const luts = buildDecodeTables(code);
-  const unit = encodeStream(pieces, hist, code);
+  const unit = encodeStream(pieces, hist, code, wasm);
   unit.luts = luts;
   unit.splitPositions = new BigInt64Array(splits.map(BigInt));
   return unit;
 }
 
-function encodeStream(pieces: readonly Uint16Array[], hist: Float64Array, code: HuffmanCode): Df11Unit {
+/** Exponent counts of all pieces, with the WebAssembly kernel when given. */
+function histogramOf(pieces: readonly Uint16Array[], wasm: CodecWasm | undefined): Float64Array {
+  const hist = new Float64Array(EXPONENT_VALUES);
+  if (wasm) exponentHistogramWasm(wasm, pieces, hist);
+  else for (const p of pieces) exponentHistogram(p, hist);
+  return hist;
+}
+
+/** The stream tensors, by the WebAssembly stream loop when `wasm` is given, else by encode-kernel.ts. */
+function encodeStream(pieces: readonly Uint16Array[], hist: Float64Array, code: HuffmanCode, wasm?: CodecWasm): Df11Unit {
   let n = 0;
   for (const p of pieces) n += p.length;
   if (n === 0) throw new Df11Error('unit-invalid', 'a unit needs at least one element');
@@ -103,6 +122,7 @@ function encodeStream(pieces: readonly Uint16Array[], hist: Float64Array, code: 
   for (let e = 0; e < EXPONENT_VALUES; e++) {
     if (code.lengths[e]! > MAX_CODE_BITS) throw new RangeError(`encode: code of exponent ${e} has ${code.lengths[e]} bits`);
   }
+  if (wasm) return encodeStreamWasm(wasm, pieces, code, s);
   const encoded = new Uint8Array(bytes);
   const sm = new Uint8Array(n);
   const state: EncoderState = {

@@ -34,7 +34,8 @@ export interface CodecExports extends Record<(typeof LAYOUT_NAMES)[number], Wasm
   pendingCount(): number;
   wordsStored(): number;
   elementsEncoded(): number;
-  resolveWindows(last: number, eof: number): bigint;
+  resolveWindows(last: number, eof: number): number;
+  positionsResolved(): number;
   windowsResolved(): number;
 }
 
