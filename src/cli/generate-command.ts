@@ -115,8 +115,12 @@ async function runGenerate(args: CommandArgs, ctx: CliContext): Promise<number> 
     const config = parseModelConfig(model.files.config, dir);
     const tokenizer = await loadTokenizer(model.dir, config.vocabSize, stringOption(args, 'tokenizer'));
     const bos = config.bosTokenId ?? tokenizer.bosId;
-    const ids = tokenizer.encode(prompt, { bos: false });
-    const promptIds = [bos, ...ids];
+    // The tokenizer adds BOS itself where the model expects it (llama2.c, Llama 3; not Qwen). With an
+    // empty prompt and no BOS from the tokenizer, generation starts from the BOS/EOS id.
+    const encoded = tokenizer.encode(prompt, { bos: true });
+    const promptIds = encoded.length > 0 ? encoded : bos === undefined ? [] : [bos];
+    if (promptIds.length === 0) throw usageError('the prompt is empty and the model defines no BOS token to start from');
+    const ids = promptIds[0] === bos ? promptIds.slice(1) : promptIds;
     const stops = new Set([...config.eosTokenIds, ...tokenizer.eosIds]);
     const gpu = await acquireGpu();
     try {

@@ -105,8 +105,9 @@ describe('df11 chat', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.ok(r.stdout.startsWith(prompt), r.stdout);
       const tok = HfTokenizer.fromFiles({ tokenizer: fx.json, modelConfig: { eos_token_id: 2 } }, DEMO_VOCAB);
-      // BOS (config.json bos_token_id 1) and the prompt's ids
-      assert.match(r.stderr, new RegExp(`\\(prompt ${1 + tok.encode(prompt).length}, stop: `));
+      // The prompt as the tokenizer encodes it with its own special tokens: ChatML adds no BOS, as transformers.
+      assert.equal(tok.encode(prompt, { bos: true }).length, tok.encode(prompt).length);
+      assert.match(r.stderr, new RegExp(`\\(prompt ${tok.encode(prompt, { bos: true }).length}, stop: `));
       await writeFile(join(t.dir, 'tokenizer.json'), '{"model": {"type": "BPE"');
       const bad = await runDf11(['generate', t.dir, '--max-tokens', '1']);
       assert.equal(bad.code, 1);
