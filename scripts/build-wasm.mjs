@@ -36,7 +36,15 @@ export async function compileCodecWasm(withText = false) {
   const args = [entry, ...ASC_FLAGS, '--outFile', 'codec.wasm', ...(withText ? ['--textFile', 'codec.wat'] : [])];
   const output = [];
   const { error } = await asc.main(args, {
-    baseDir: root,
+    // Sources are read relative to the repository root, whatever the working directory.
+    readFile: (name, baseDir) => {
+      const path = join(root, baseDir, name);
+      return existsSync(path) ? readFileSync(path, 'utf8') : null;
+    },
+    listFiles: (dirname, baseDir) => {
+      const path = join(root, baseDir, dirname);
+      return existsSync(path) ? readdirSync(path).filter((f) => f.endsWith('.ts')) : null;
+    },
     writeFile: (name, contents) => {
       files[name] = contents;
     },

@@ -9,22 +9,25 @@
 // weights per step as one SIMD load. SIMD yields their 8 sign/mantissa bytes (one 64-bit store) and 8
 // exponent bytes; a pair table indexed by two exponents gives their joined left-aligned code and
 // length, so the 8 codes join in a few shifts and are appended to a 64-bit accumulator without
-// branches (a 32-bit word is stored every step, the position advances by 0 or 1 word). Gaps and
-// output positions are not worked out in the loop: each step records its start and exponents in the
-// slot of the window where it starts (the last step starting in a window crosses into the next one),
-// and a pass over finished windows derives the first code start after every window boundary.
+// branches (a 32-bit word is stored every step, the position advances by 0 or 1 word; the words are
+// byte-swapped to big-endian by one SIMD pass per tile). Gaps and output positions are not worked
+// out in the loop: each step records its start and exponents in the slot of the window where it
+// starts (the last step starting in a window crosses into the next one), and a branch-free pass over
+// finished windows derives the first code start after every window boundary.
 
-import { ENC_CODES, ENC_GAPS_OUT, ENC_HIST, ENC_LENGTHS, ENC_OPS_OUT, ENC_PAIRS, ENC_RING, ENC_RING_SLOTS, ENC_SM, ENC_SRC, ENC_WORDS } from './layout';
+import {
+  ENC_CODES, ENC_GAPS_OUT, ENC_HIST, ENC_LENGTHS, ENC_OPS_OUT, ENC_PAIR_HIST, ENC_PAIRS, ENC_RING, ENC_RING_SLOTS, ENC_SM, ENC_SRC, ENC_WORDS,
+} from './layout';
 
 // ---- Histogram.
 
 /**
- * Adds the exponents of the `n` BF16 words at ENC_SRC to the 8 interleaved sub-histograms at ENC_HIST
- * (8 x 256 x u32, so runs of one exponent do not serialise on one counter; zeroed by the host before a
- * unit; each counter stays below 2^32 for units below 2^31 elements).
+ * Adds the exponents of the `n` BF16 words at ENC_SRC from element `from` to the 8 interleaved
+ * sub-histograms at ENC_HIST (8 x 256 x u32, so runs of one exponent do not serialise on one counter;
+ * zeroed by the host before a unit, which flushes them before any counter can reach 2^32).
  */
-export function histogram(n: i32): void {
-  const src = ENC_SRC;
+export function histogram(from: i32, n: i32): void {
+  const src = ENC_SRC + (<usize>from << 1);
   const hist = ENC_HIST;
   let k = 0;
   for (; k + 8 <= n; k += 8) {
@@ -50,6 +53,41 @@ export function histogram(n: i32): void {
   for (; k < n; k++) {
     const h = hist + ((<usize>(load<u16>(src + (<usize>k << 1)) >> 7) & 0xff) << 2);
     store<u32>(h, load<u32>(h) + 1);
+  }
+}
+
+/**
+ * Counts the exponent pairs of the `n` BF16 words at ENC_SRC (n a multiple of 8) in ENC_PAIR_HIST
+ * (65536 x u32, index e0 | e1 << 8): one increment per two weights, and no per-element extraction
+ * (SIMD yields 8 exponent bytes, i.e. 4 pair indices). For large inputs; foldPairHistogram then adds
+ * the pair counts into sub-histogram 0 of ENC_HIST and clears them.
+ */
+export function histogramPairs(n: i32): void {
+  const lowByte = i16x8.splat(0xff);
+  for (let k = 0; k < n; k += 8) {
+    const ev = v128.and(i16x8.shr_u(v128.load(ENC_SRC + (<usize>k << 1)), 7), lowByte);
+    const exps = <u64>i64x2.extract_lane(i8x16.narrow_i16x8_u(ev, ev), 0);
+    const h0 = (<usize>exps & 0xffff) << 2;
+    const h1 = (<usize>(exps >> 16) & 0xffff) << 2;
+    const h2 = (<usize>(exps >> 32) & 0xffff) << 2;
+    const h3 = <usize>(exps >> 48) << 2;
+    store<u32>(h0, load<u32>(h0, ENC_PAIR_HIST) + 1, ENC_PAIR_HIST);
+    store<u32>(h1, load<u32>(h1, ENC_PAIR_HIST) + 1, ENC_PAIR_HIST);
+    store<u32>(h2, load<u32>(h2, ENC_PAIR_HIST) + 1, ENC_PAIR_HIST);
+    store<u32>(h3, load<u32>(h3, ENC_PAIR_HIST) + 1, ENC_PAIR_HIST);
+  }
+}
+
+/** Adds ENC_PAIR_HIST into sub-histogram 0 of ENC_HIST (both exponents of each pair) and zeroes it. */
+export function foldPairHistogram(): void {
+  for (let v: usize = 0; v < 65536; v++) {
+    const c = load<u32>(v << 2, ENC_PAIR_HIST);
+    if (c == 0) continue;
+    store<u32>(v << 2, 0, ENC_PAIR_HIST);
+    const lo = ENC_HIST + ((v & 0xff) << 2);
+    const hi = ENC_HIST + ((v >> 8) << 2);
+    store<u32>(lo, load<u32>(lo) + c);
+    store<u32>(hi, load<u32>(hi) + c);
   }
 }
 
@@ -90,6 +128,9 @@ export function elementsEncoded(): u32 { return count; }
 // the window (0..63).
 const SLOT_SHIFT: u32 = 4;
 
+/** Slot meta (u32 at byte 12 of a slot): start bit in the window (0..63) | elements << 8. */
+const SLOT_ELEMENTS_SHIFT: u32 = 8;
+
 /**
  * Encodes the `n` BF16 words at ENC_SRC (the elements `count .. count+n` of the unit): appends their
  * codes, storing complete 32-bit words big-endian from ENC_WORDS (this call's first word there; one
@@ -104,7 +145,7 @@ export function encodeTile(n: i32): u32 {
   let f = fill;
   let w = words;
   let o = ENC_WORDS;
-  const base = count;
+  let idx = count;
   const lowByte = i16x8.splat(0xff);
   const signBit = i16x8.splat(0x80);
   const mantissa = i16x8.splat(0x7f);
@@ -124,52 +165,66 @@ export function encodeTile(n: i32): u32 {
     const l01 = l0 + (p1 & LENGTH_MASK);
     const l012 = l01 + (p2 & LENGTH_MASK);
     const len = l012 + (p3 & LENGTH_MASK);
+    // Window slot of this step: it starts at bit 32w + f, in window w >> 1 (f < 32).
+    const slot = (<usize>(w >> 1) & (ENC_RING_SLOTS - 1)) << SLOT_SHIFT;
+    store<u64>(slot, exps, ENC_RING);
+    store<u32>(slot, idx, ENC_RING + 8);
+    store<u32>(slot, ((w & 1) << 5) | f | (8 << SLOT_ELEMENTS_SHIFT), ENC_RING + 12);
     if (len > 32) {
       // Rare: the 8 codes exceed 32 bits together (or a pair is too long); one at a time.
       acc = a;
       fill = f;
       words = w;
-      count = base + <u32>k;
-      w = encodeSingles(exps, 8, ENC_WORDS + (<usize>(w - firstWord) << 2));
+      count = idx;
+      w = encodeSingles(exps, 8, o);
       o = ENC_WORDS + (<usize>(w - firstWord) << 2);
       a = acc;
       f = fill;
+      idx += 8;
       k += 8;
       continue;
     }
     // l0, l01, l012 < 32 here: the shifted codes stay in the high half; the low half is discarded.
     const code = (p0 | (p1 >> l0) | (p2 >> l01) | (p3 >> l012)) & CODE_MASK;
-    // Window slot of this step (it starts at bit 32w + f).
-    const bit = (<u64>w << 5) + <u64>f;
-    const slot = (<usize>(bit >> 6) & (ENC_RING_SLOTS - 1)) << SLOT_SHIFT;
-    store<u64>(slot, exps, ENC_RING);
-    store<u64>(slot, (<u64>((8 << 8) | <u32>(bit & 63)) << 32) | <u64>(base + <u32>k), ENC_RING + 8);
     a |= code >> <u64>f;
     f += <u32>len;
-    // Store the high word (it is complete when f >= 32; otherwise it is rewritten next time).
-    store<u32>(o, bswap<u32>(<u32>(a >> 32)));
+    // Store the high word (complete when f >= 32; otherwise rewritten next time), byte-swapped later.
+    store<u32>(o, <u32>(a >> 32));
     const full = f >> 5; // 0 or 1
     a <<= <u64>(full << 5);
     f -= full << 5;
     w += full;
     o += <usize>(full << 2);
+    idx += 8;
     k += 8;
   }
   acc = a;
   fill = f;
   words = w;
-  count = base + <u32>k;
+  count = idx;
   for (; k < n; k++) {
     const x = <u32>load<u16>(ENC_SRC + (<usize>k << 1));
     store<u8>(ENC_SM + <usize>k, <u8>(((x >> 8) & 0x80) | (x & 0x7f)));
     encodeSingles(<u64>((x >> 7) & 0xff), 1, ENC_WORDS + (<usize>(words - firstWord) << 2));
   }
-  return words - firstWord;
+  const stored = words - firstWord;
+  swapWords(stored);
+  return stored;
+}
+
+/** Byte-swaps the first `stored` words at ENC_WORDS to big-endian (16 bytes at a time; may swap a few more). */
+function swapWords(stored: u32): void {
+  const end = ENC_WORDS + (<usize>stored << 2);
+  for (let q = ENC_WORDS; q < end; q += 16) {
+    const v = v128.load(q);
+    v128.store(q, i8x16.shuffle(v, v, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12));
+  }
 }
 
 /**
  * Appends the codes of the first `todo` (1..8) exponents of `exps` (element k in byte k) one at a
- * time to the global state, storing complete words from `o`. Returns the global word count.
+ * time to the global state, storing complete words (not yet byte-swapped) from `o`; records a window
+ * slot for each. Returns the global word count.
  */
 function encodeSingles(exps: u64, todo: i32, o: usize): u32 {
   let a = acc;
@@ -179,14 +234,14 @@ function encodeSingles(exps: u64, todo: i32, o: usize): u32 {
   for (let k = 0; k < todo; k++) {
     const e = <usize>(exps >> (<u64>k << 3)) & 0xff;
     const entry = load<u64>(e << 3, ENC_CODES);
-    const bit = (<u64>w << 5) + <u64>f;
-    const slot = (<usize>(bit >> 6) & (ENC_RING_SLOTS - 1)) << SLOT_SHIFT;
+    const slot = (<usize>(w >> 1) & (ENC_RING_SLOTS - 1)) << SLOT_SHIFT;
     store<u64>(slot, <u64>e, ENC_RING);
-    store<u64>(slot, (<u64>((1 << 8) | <u32>(bit & 63)) << 32) | <u64>c, ENC_RING + 8);
+    store<u32>(slot, c, ENC_RING + 8);
+    store<u32>(slot, ((w & 1) << 5) | f | (1 << SLOT_ELEMENTS_SHIFT), ENC_RING + 12);
     a |= (entry & CODE_MASK) >> <u64>f;
     f += <u32>(entry & LENGTH_MASK);
     if (f >= 32) {
-      store<u32>(o, bswap<u32>(<u32>(a >> 32)));
+      store<u32>(o, <u32>(a >> 32));
       o += 4;
       a <<= 32;
       f -= 32;
@@ -223,14 +278,34 @@ export function resolveWindows(last: bool, eof: bool): u32 {
     const exps = load<u64>(slot, ENC_RING);
     const first = load<u32>(slot, ENC_RING + 8);
     const meta = load<u32>(slot, ENC_RING + 12);
-    const boundary = <u64>(u + 1) << 6;
-    let start = (<u64>u << 6) + <u64>(meta & 63);
-    const elements = meta >> 8;
-    let k: u32 = 0;
-    while (k < elements && start < boundary) {
-      start += <u64>load<u8>(ENC_LENGTHS + (<usize>(exps >> (<u64>k << 3)) & 0xff));
-      k++;
+    // The step starts at d0 (offset in the window); the first code start at or after the boundary
+    // (offset 64) is element k's, at offset d. A step of 8 is 4 pairs (the pair table's lengths):
+    // find the pair the boundary falls in, then whether its second element starts at or after it.
+    const d0 = meta & 63;
+    const t: u32 = 64 - d0; // the boundary, from the step's start
+    let d: u32;
+    let k: u32;
+    if (meta >> SLOT_ELEMENTS_SHIFT == 1) {
+      k = 1;
+      d = d0 + <u32>load<u8>(ENC_LENGTHS + (<usize>exps & 0xff));
+    } else {
+      const e0 = <u32>load<u64>((<usize>exps & 0xffff) << 3, ENC_PAIRS) & 0xff;
+      const e1 = e0 + (<u32>load<u64>((<usize>(exps >> 16) & 0xffff) << 3, ENC_PAIRS) & 0xff);
+      const e2 = e1 + (<u32>load<u64>((<usize>(exps >> 32) & 0xffff) << 3, ENC_PAIRS) & 0xff);
+      const e3 = e2 + (<u32>load<u64>(<usize>(exps >> 48) << 3, ENC_PAIRS) & 0xff);
+      // j: pairs ending before the boundary (the step reaches it, so j <= 3). Branch-free: the pair
+      // ends are bytes of one word.
+      const j = <u32>(e0 < t) + <u32>(e1 < t) + <u32>(e2 < t);
+      const ends = e0 | (e1 << 8) | (e2 << 16) | (e3 << 24);
+      const pairEnd = (ends >> (8 * j)) & 0xff;
+      const pairStart = ((ends << 8) >> (8 * j)) & 0xff;
+      const second = pairStart + <u32>load<u8>(ENC_LENGTHS + (<usize>(exps >> (<u64>j << 4)) & 0xff));
+      const inPair = second >= t;
+      k = 2 * j + select<u32>(1, 2, inPair);
+      d = d0 + select<u32>(second, pairEnd, inPair);
     }
+    const start = (<u64>u << 6) + <u64>d;
+    const boundary = <u64>(u + 1) << 6;
     const skip = last && !eof && start == end;
     store<u8>(ENC_GAPS_OUT + <usize>g, skip ? 0 : <u8>(start - boundary));
     g++;

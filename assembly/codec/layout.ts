@@ -62,7 +62,9 @@ export const ENC_RING: usize = ENC_SM + <usize>ENCODE_TILE_ELEMENTS + ALIGN;
 /** Resolved gaps (u8) and chunk positions (u32) of one resolveWindows call. */
 export const ENC_GAPS_OUT: usize = ENC_RING + 16 * <usize>ENC_RING_SLOTS;
 export const ENC_OPS_OUT: usize = ENC_GAPS_OUT + <usize>ENC_RING_SLOTS;
-export const ENC_END: usize = ENC_OPS_OUT + 4 * 64;
+/** Exponent-pair counts of the large-input histogram (65536 x u32). */
+export const ENC_PAIR_HIST: usize = ENC_OPS_OUT + 4 * 64;
+export const ENC_END: usize = ENC_PAIR_HIST + 65536 * 4;
 
 /** Bytes of memory the module needs. */
 export const MEMORY_BYTES: usize = ENC_END;

@@ -27,7 +27,9 @@ export interface CodecExports extends Record<(typeof LAYOUT_NAMES)[number], Wasm
   errorBit(): number;
   errorValue(): number;
   errorExpected(): number;
-  histogram(n: number): void;
+  histogram(from: number, n: number): void;
+  histogramPairs(n: number): void;
+  foldPairHistogram(): void;
   encodeBegin(): void;
   encodeTile(n: number): number;
   pendingBits(): number;

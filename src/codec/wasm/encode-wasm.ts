@@ -28,12 +28,17 @@ export function selectEncodeKernel(kernel: EncodeKernel | undefined): CodecWasm 
 
 const WORD_BITS = 32;
 const WORD_BYTES = 4;
-/** Sub-histograms of the kernel (8 x 256 u32), flushed into the caller's doubles this often. */
+/** Sub-histograms of the kernel (8 x 256 u32). */
 const HIST_SUB_TABLES = 8;
-const HIST_FLUSH_ELEMENTS = 2 ** 30;
 /** Pair-table entries (two exponents) and the joined length that marks a pair longer than 32 bits. */
 const PAIR_ENTRIES = EXPONENT_VALUES * EXPONENT_VALUES;
 const PAIR_TOO_LONG = 255;
+
+/** Units of at least this many weights count exponent pairs (folding 65536 pair counters costs ~0.1 ms). */
+const PAIR_MIN_ELEMENTS = 1 << 20;
+/** Elements counted before the counters are flushed into doubles (each stays below 2^32). */
+const HIST_FLUSH_ELEMENTS = 2 ** 30;
+const GROUP_ELEMENTS = 8;
 
 /**
  * Adds the exponent counts of `pieces` to `hist` (256 doubles), like exponentHistogram (histogram.ts)
@@ -41,11 +46,16 @@ const PAIR_TOO_LONG = 255;
  */
 export function exponentHistogramWasm(wasm: CodecWasm, pieces: readonly Uint16Array[], hist: Float64Array): void {
   const at = wasm.layout;
+  const x = wasm.exports;
   const tile = at.ENCODE_TILE_ELEMENTS;
   const counters = HIST_SUB_TABLES * EXPONENT_VALUES;
+  let total = 0;
+  for (const p of pieces) total += p.length;
+  const pairs = total >= PAIR_MIN_ELEMENTS;
   wasm.u32.fill(0, at.ENC_HIST >>> 2, (at.ENC_HIST >>> 2) + counters);
   let pending = 0;
   const flush = (): void => {
+    if (pairs) x.foldPairHistogram();
     const u32 = wasm.u32;
     const base = at.ENC_HIST >>> 2;
     for (let i = 0; i < counters; i++) hist[i & (EXPONENT_VALUES - 1)]! += u32[base + i]!;
@@ -56,7 +66,9 @@ export function exponentHistogramWasm(wasm: CodecWasm, pieces: readonly Uint16Ar
     for (let from = 0; from < piece.length; from += tile) {
       const n = Math.min(tile, piece.length - from);
       wasm.u16.set(piece.subarray(from, from + n), at.ENC_SRC >>> 1);
-      wasm.exports.histogram(n);
+      const grouped = pairs ? n - (n % GROUP_ELEMENTS) : 0;
+      if (grouped > 0) x.histogramPairs(grouped);
+      if (grouped < n) x.histogram(grouped, n - grouped);
       pending += n;
       if (pending >= HIST_FLUSH_ELEMENTS) flush();
     }
