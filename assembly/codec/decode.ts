@@ -372,18 +372,19 @@ function checkWindowGaps(c: i32, lastWindow: i32, chunk: i32): i32 {
 
 /** BF16 words of `count` elements: exponent bytes at `exps`, sign/mantissa bytes at `sm` -> `out`. */
 function assemble(exps: usize, sm: usize, out: usize, count: i32): void {
-  const signMask = i8x16.splat(-128);
-  const mantissaMask = i8x16.splat(0x7f);
   let k = 0;
   for (; k + 16 <= count; k += 16) {
     const e = v128.load(exps + <usize>k);
     const s = v128.load(sm + <usize>k);
-    // High byte: sign | exponent >> 1; low byte: exponent bit 0 | mantissa (df11-format.md §4).
-    const hi = v128.or(v128.and(s, signMask), i8x16.shr_u(e, 1));
-    const lo = v128.or(v128.and(s, mantissaMask), i8x16.shl(e, 7));
+    // In 16-bit lanes, by shifts only (V8 rebuilds SIMD constants inside loops, and has no 8-bit
+    // shifts): (s >> 7) << 15 | e << 7 | (s << 9) >> 9 (df11-format.md §4).
+    const e0 = i16x8.extend_low_i8x16_u(e);
+    const e1 = i16x8.extend_high_i8x16_u(e);
+    const s0 = i16x8.extend_low_i8x16_u(s);
+    const s1 = i16x8.extend_high_i8x16_u(s);
     const o = out + (<usize>k << 1);
-    v128.store(o, i8x16.shuffle(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
-    v128.store(o, i8x16.shuffle(lo, hi, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), 16);
+    v128.store(o, v128.or(v128.or(i16x8.shl(i16x8.shr_u(s0, 7), 15), i16x8.shl(e0, 7)), i16x8.shr_u(i16x8.shl(s0, 9), 9)));
+    v128.store(o, v128.or(v128.or(i16x8.shl(i16x8.shr_u(s1, 7), 15), i16x8.shl(e1, 7)), i16x8.shr_u(i16x8.shl(s1, 9), 9)), 16);
   }
   for (; k < count; k++) {
     const e = <u32>load<u8>(exps + <usize>k);

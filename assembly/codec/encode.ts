@@ -63,9 +63,8 @@ export function histogram(from: i32, n: i32): void {
  * the pair counts into sub-histogram 0 of ENC_HIST and clears them.
  */
 export function histogramPairs(n: i32): void {
-  const lowByte = i16x8.splat(0xff);
   for (let k = 0; k < n; k += 8) {
-    const ev = v128.and(i16x8.shr_u(v128.load(ENC_SRC + (<usize>k << 1)), 7), lowByte);
+    const ev = i16x8.shr_u(i16x8.shl(v128.load(ENC_SRC + (<usize>k << 1)), 1), 8);
     const exps = <u64>i64x2.extract_lane(i8x16.narrow_i16x8_u(ev, ev), 0);
     const h0 = (<usize>exps & 0xffff) << 2;
     const h1 = (<usize>(exps >> 16) & 0xffff) << 2;
@@ -146,15 +145,13 @@ export function encodeTile(n: i32): u32 {
   let w = words;
   let o = ENC_WORDS;
   let idx = count;
-  const lowByte = i16x8.splat(0xff);
-  const signBit = i16x8.splat(0x80);
-  const mantissa = i16x8.splat(0x7f);
   let k = 0;
   while (k + 8 <= n) {
     const v = v128.load(ENC_SRC + (<usize>k << 1));
-    // Sign/mantissa byte per weight: (w >> 8 & 0x80) | (w & 0x7f); exponent byte: (w >> 7) & 0xff.
-    const smv = v128.or(v128.and(i16x8.shr_u(v, 8), signBit), v128.and(v, mantissa));
-    const ev = v128.and(i16x8.shr_u(v, 7), lowByte);
+    // Per 16-bit weight, by shifts only (V8 rebuilds SIMD constants inside loops): exponent byte
+    // (w << 1) >> 8; sign/mantissa byte (w >> 15) << 7 | (w << 9) >> 9.
+    const ev = i16x8.shr_u(i16x8.shl(v, 1), 8);
+    const smv = v128.or(i16x8.shl(i16x8.shr_u(v, 15), 7), i16x8.shr_u(i16x8.shl(v, 9), 9));
     const exps = <u64>i64x2.extract_lane(i8x16.narrow_i16x8_u(ev, ev), 0);
     v128.store64_lane(ENC_SM + <usize>k, i8x16.narrow_i16x8_u(smv, smv), 0);
     const p0 = load<u64>((<usize>exps & 0xffff) << 3, ENC_PAIRS);

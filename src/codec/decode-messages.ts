@@ -1,6 +1,7 @@
 // Messages between decode-parallel.ts and decode-worker.ts. Every typed array in a request is a view on
 // a SharedArrayBuffer, so posting a request shares the unit and the output instead of copying them.
 import type { Df11ErrorCode } from '../errors.js';
+import type { DecodeKernel } from './wasm/chunk-kernel.js';
 
 export interface DecodeJob {
   id: number;
@@ -16,6 +17,8 @@ export interface DecodeJob {
   batch: number;
   file: string | undefined;
   tensor: string | undefined;
+  /** The chunk decoder the workers use (DecodePoolOptions.kernel). */
+  kernel: DecodeKernel;
 }
 
 export type DecodeReply =

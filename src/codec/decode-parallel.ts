@@ -8,6 +8,7 @@ import { Df11Error, type Df11ErrorCode } from '../errors.js';
 import { readChunkIndex } from './chunk-index.js';
 import type { DecodeJob, DecodeReply } from './decode-messages.js';
 import type { Df11Unit } from './unit.js';
+import type { DecodeKernel } from './wasm/chunk-kernel.js';
 import type { UnitContext } from './validate-unit.js';
 
 /** The compiled worker sits beside this file. */
@@ -20,6 +21,11 @@ const MAX_BATCH_CHUNKS = 64;
 export interface DecodePoolOptions {
   /** Worker threads (>= 1). Default: os.availableParallelism(). */
   threads?: number;
+  /**
+   * The workers' chunk decoder: 'auto' (default; WebAssembly where available, else TypeScript),
+   * 'wasm' (a decode rejects where WebAssembly is unavailable), 'js'. The output is the same.
+   */
+  kernel?: DecodeKernel;
 }
 
 interface Pending {
@@ -36,6 +42,7 @@ interface Pending {
  */
 export class DecodePool {
   readonly threads: number;
+  readonly kernel: DecodeKernel;
   private readonly workers: Worker[] = [];
   private pending: Pending | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -46,6 +53,7 @@ export class DecodePool {
     const threads = options.threads ?? availableParallelism();
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`DecodePool: threads must be a positive integer, got ${threads}`);
     this.threads = threads;
+    this.kernel = options.kernel ?? 'auto';
     for (let i = 0; i < threads; i++) this.workers.push(this.spawn());
   }
 
@@ -139,6 +147,7 @@ export class DecodePool {
       batch,
       file: context.file,
       tensor: context.tensor,
+      kernel: this.kernel,
     };
     const replies: DecodeReply[] = [];
     await new Promise<void>((resolve) => {

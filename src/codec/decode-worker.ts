@@ -1,13 +1,13 @@
 // Worker thread of DecodePool (decode-parallel.ts): takes batches of chunks from a shared counter and
-// decodes them with the chunk decoder straight into the shared output.
+// decodes them with the chunk decoder (the job's kernel: WebAssembly where available, see
+// wasm/chunk-kernel.ts) straight into the shared output.
 import { parentPort } from 'node:worker_threads';
 import { Df11Error } from '../errors.js';
-import { createChunkScratch, decodePreparedChunks, prepareUnit } from './decode-chunked.js';
 import type { DecodeJob, DecodeReply } from './decode-messages.js';
+import { prepareChunkRangeDecoder } from './wasm/chunk-kernel.js';
 
 const port = parentPort;
 if (!port) throw new Error('decode-worker.js must run as a worker thread');
-const scratch = createChunkScratch();
 /** Counter value that stops every worker of a job; far above any K (< 2^19) yet far from int32 overflow. */
 const STOP_COUNTER = 1 << 30;
 
@@ -15,7 +15,7 @@ port.on('message', (job: DecodeJob) => {
   let reply: DecodeReply;
   const counter = job.nextChunk;
   try {
-    const prepared = prepareUnit(
+    const decoder = prepareChunkRangeDecoder(
       {
         luts: job.luts,
         encodedExponent: job.encodedExponent,
@@ -25,14 +25,15 @@ port.on('message', (job: DecodeJob) => {
         splitPositions: new BigInt64Array(0),
       },
       { file: job.file, tensor: job.tensor },
+      job.kernel,
     );
-    const chunks = prepared.index.chunks;
+    const chunks = decoder.chunks;
     let done = 0;
     for (;;) {
       const first = Atomics.add(counter, 0, job.batch);
       if (first >= chunks) break;
       const end = Math.min(chunks, first + job.batch);
-      decodePreparedChunks(prepared, job.out, first, end, scratch);
+      decoder.decode(job.out, first, end);
       done += end - first;
     }
     reply = { id: job.id, ok: true, chunks: done };
