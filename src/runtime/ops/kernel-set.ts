@@ -36,7 +36,7 @@ export const ARGMAX_WORKGROUP = 256;
 export const KERNELS = {
   embed: { code: rtEmbedWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write'], workgroupSize: ELEMENT_WORKGROUP },
   rmsnorm: { code: rtRmsnormWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write'], workgroupSize: ROW_WORKGROUP },
-  matvec: { code: rtMatvecWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write', 'read'], workgroupSize: ROW_WORKGROUP },
+  matvec: { code: rtMatvecWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write', 'read', 'read', 'read'], workgroupSize: ROW_WORKGROUP },
   headNorm: { code: rtHeadNormWgsl, bindings: ['uniform', 'uniform', 'read', 'write'], workgroupSize: ROW_WORKGROUP },
   rope: { code: rtRopeWgsl, bindings: ['uniform', 'uniform', 'read', 'write', 'write'], workgroupSize: ELEMENT_WORKGROUP },
   kvStore: { code: rtKvStoreWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write', 'write'], workgroupSize: ELEMENT_WORKGROUP },

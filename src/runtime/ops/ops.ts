@@ -11,7 +11,11 @@ import type { Kernel, KernelSet } from './kernel-set.js';
 /** matvec flags (rt-matvec.wgsl FLAG_*). */
 const FLAG_ACCUMULATE = 1;
 const FLAG_BIAS = 2;
+const FLAG_VEC4 = 4;
 const F32_BYTES = 4;
+/** BF16 columns per 16-byte load of rt-matvec's vectorised path. */
+const VEC4_COLUMNS = 8;
+const VEC4_BYTES = 16;
 
 function groups(n: number, size: number): number {
   return Math.ceil(n / size);
@@ -73,12 +77,17 @@ export class Ops {
     if (x.size < need.x || y.size < need.y) throw new RangeError(`matvec ${w.name}: activation buffers too small for ${n} tokens`);
     const wb = this.binder.weightBinding(w.buffer, w.byteOffset, w.rows * w.cols, w.name);
     const gridX = Math.min(w.rows, this.device.limits.maxComputeWorkgroupsPerDimension);
-    const flags = (options.accumulate ? FLAG_ACCUMULATE : 0) | (options.bias ? FLAG_BIAS : 0);
+    // 16-byte loads when every row starts on a 16-byte boundary of the bound range (then the range,
+    // which ends with the last row, is a whole number of 16-byte words too)
+    const vec4 = wb.elementOffset % VEC4_COLUMNS === 0 && w.cols % VEC4_COLUMNS === 0 && (wb.slice.size ?? 0) % VEC4_BYTES === 0 && x.size >= VEC4_BYTES;
+    const flags = (options.accumulate ? FLAG_ACCUMULATE : 0) | (options.bias ? FLAG_BIAS : 0) | (vec4 ? FLAG_VEC4 : 0);
     const params = this.binder.uniform([w.rows, w.cols, wb.elementOffset, flags, gridX]);
+    const w4 = vec4 ? wb.slice : { buffer: this.dummy };
+    const x4 = vec4 ? { buffer: x, offset: 0, size: Math.floor(x.size / VEC4_BYTES) * VEC4_BYTES } : { buffer: this.dummy };
     this.dispatch(
       pass,
       k,
-      [params, { buffer: this.step }, wb.slice, { buffer: x }, { buffer: y }, { buffer: options.bias ?? this.dummy }],
+      [params, { buffer: this.step }, wb.slice, { buffer: x }, { buffer: y }, { buffer: options.bias ?? this.dummy }, w4, x4],
       gridX,
       groups(w.rows, gridX),
       n,
