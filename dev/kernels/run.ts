@@ -15,10 +15,17 @@ import { llamaUnits } from '../../bench/gpu-units.js';
 import { repoRoot } from '../../test/helpers/paths.js';
 
 /** Workgroup bytes each variant uses besides its stage. */
-export const VARIANTS: Record<string, { fixedWorkgroupBytes: number; usesSubgroups: boolean; note: string }> = {
+export const VARIANTS: Record<string, { fixedWorkgroupBytes: number; usesSubgroups: boolean; persistent?: boolean; note: string }> = {
   v1: { fixedWorkgroupBytes: 18 * 256 + 256 * 4, usesSubgroups: false, note: 'two passes, nested loops, Hillis-Steele scan' },
   v2: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4, usesSubgroups: true, note: 'flat loops, combined root table, subgroup scan' },
   v3: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v2 + 10-bit multi-symbol table' },
+  v5: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v3 + two lockstep chains per invocation, raw LUT rows in global memory' },
+  v6: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, persistent: true, note: 'v5, persistent workgroups, next chunk prefetched' },
+  v7: { fixedWorkgroupBytes: 64 * 4, usesSubgroups: true, note: 'v5 with the decode tables read through L1 (stage only in workgroup memory)' },
+  v5l1: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v5 phase probe: no output stores' },
+  v5l2: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v5 phase probe: no pass 2' },
+  v5l3: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v5 phase probe: no pass 1, no pass 2' },
+  v5l4: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v5 phase probe: setup only' },
   v4: { fixedWorkgroupBytes: 0, usesSubgroups: true, note: 'no stage: direct writes, ~7 KB of tables' },
 };
 
@@ -55,6 +62,7 @@ async function main(): Promise<void> {
       code: readFileSync(join(repoRoot(), 'dev', 'kernels', `decode-${v}.wgsl`), 'utf8'),
       fixedWorkgroupBytes: spec.fixedWorkgroupBytes,
       usesSubgroups: spec.usesSubgroups,
+      ...(spec.persistent ? { persistentWorkgroups: Number(arg('persistent', '1024')) } : {}),
     };
     for (const budget of budgets) {
       const decoder = await GpuDecoder.create(device, { kernel, workgroupStorageBytes: budget });

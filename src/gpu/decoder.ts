@@ -8,6 +8,8 @@ import { outputEndBytes, planDispatches, PARAMS_SLOT_BYTES, type DispatchPlan } 
 import {
   createDecodeBindGroupLayout,
   DECODE_KERNEL,
+  DECODE_PORTABLE_KERNEL,
+  subgroupsAreLinear,
   DecodePipelineCache,
   DEFAULT_WORKGROUP_BYTES,
   stageWordsFor,
@@ -20,7 +22,10 @@ export interface GpuDecoderOptions {
   maxChunksPerDispatch?: number;
   /** Workgroup memory the kernel may use (default: min(device limit, DEFAULT_WORKGROUP_BYTES)). */
   workgroupStorageBytes?: number;
-  /** Kernel variant (dev/kernels); default src/gpu/kernels/decode.wgsl. */
+  /**
+   * Kernel (dev/kernels variants share the bindings). Default: decode.wgsl where the device has
+   * 'subgroups' laid out linearly, else decode-portable.wgsl.
+   */
   kernel?: DecodeKernelSource;
 }
 
@@ -60,7 +65,8 @@ export class GpuDecoder {
    * @throws RangeError when the device's workgroup limits are below the kernel's needs.
    */
   static async create(device: GPUDevice, options: GpuDecoderOptions = {}): Promise<GpuDecoder> {
-    const kernel = options.kernel ?? DECODE_KERNEL;
+    const kernel = options.kernel ?? ((await subgroupsAreLinear(device)) ? DECODE_KERNEL : DECODE_PORTABLE_KERNEL);
+    if (kernel.usesSubgroups && !device.features.has('subgroups')) throw new RangeError(`${kernel.name} needs the 'subgroups' feature`);
     const limit = device.limits.maxComputeWorkgroupStorageSize;
     const bytes = Math.min(limit, options.workgroupStorageBytes ?? DEFAULT_WORKGROUP_BYTES);
     const size = kernel.workgroupSize ?? 256;
@@ -170,7 +176,7 @@ export class GpuDecoder {
     pass.setPipeline(this.pipeline);
     plan.dispatches.forEach((d, i) => {
       pass.setBindGroup(0, groups[i]!);
-      pass.dispatchWorkgroups(d.chunkCount);
+      pass.dispatchWorkgroups(Math.min(d.chunkCount, this.kernel.persistentWorkgroups ?? d.chunkCount));
     });
     unit.pendingCheck = true;
   }

@@ -5,7 +5,7 @@ import { readOutputPositions } from '../codec/output-positions.js';
 import type { Df11Unit } from '../codec/unit.js';
 import { validateUnit, type UnitContext } from '../codec/validate-unit.js';
 import { Df11Error } from '../errors.js';
-import { MAX_LUT_ROWS, LUT_ROW_BYTES } from '../codec/constants.js';
+import { FIRST_POINTER, MAX_LUT_ROWS, LUT_ROW_BYTES } from '../codec/constants.js';
 import { buildMultiSymbolTable, MULTI_ENTRIES } from './multi-symbol-table.js';
 import { paddedEncBytes, paddedGapsBytes, paddedSmBytes, type DispatchPlan, type PlanGeometry } from './decode-plan.js';
 
@@ -67,16 +67,32 @@ function padded(device: GPUDevice, data: Uint8Array, size: number, label: string
 }
 
 /**
- * Layout of the `luts` binding: the unit's luts as stored, zero-padded to MAX_LUT_ROWS rows, then the
- * derived multi-symbol table (multi-symbol-table.ts) as MULTI_ENTRIES u32.
+ * Layout of the `luts` binding: the unit's luts as stored, zero-padded to MAX_LUT_ROWS rows; the
+ * derived multi-symbol table (multi-symbol-table.ts) as MULTI_ENTRIES u32; the combined root table
+ * (rootTable) as 256 u32.
  */
 export const LUT_BINDING_RAW_BYTES = MAX_LUT_ROWS * LUT_ROW_BYTES;
-export const LUT_BINDING_BYTES = LUT_BINDING_RAW_BYTES + 4 * MULTI_ENTRIES;
+export const LUT_BINDING_ROOT_OFFSET = LUT_BINDING_RAW_BYTES + 4 * MULTI_ENTRIES;
+export const LUT_BINDING_BYTES = LUT_BINDING_ROOT_OFFSET + 4 * LUT_ROW_BYTES;
+/** Bit position of the code length in a combined root entry. */
+export const ROOT_LENGTH_SHIFT = 8;
+
+/** Root row entries as exponent | length << 8 (length 0 for pointers: the kernel walks the rows). */
+export function rootTable(luts: Uint8Array, decodeRows: number): Uint32Array {
+  const lenRow = decodeRows * LUT_ROW_BYTES;
+  const root = new Uint32Array(LUT_ROW_BYTES);
+  for (let c = 0; c < LUT_ROW_BYTES; c++) {
+    const v = luts[c]!;
+    root[c] = v >= FIRST_POINTER ? v : v | (luts[lenRow + v]! << ROOT_LENGTH_SHIFT);
+  }
+  return root;
+}
 
 function lutBinding(luts: Uint8Array, decodeRows: number): Uint8Array {
   const bytes = new Uint8Array(LUT_BINDING_BYTES);
   bytes.set(luts);
-  new Uint32Array(bytes.buffer, LUT_BINDING_RAW_BYTES).set(buildMultiSymbolTable(luts, decodeRows));
+  new Uint32Array(bytes.buffer, LUT_BINDING_RAW_BYTES, MULTI_ENTRIES).set(buildMultiSymbolTable(luts, decodeRows));
+  new Uint32Array(bytes.buffer, LUT_BINDING_ROOT_OFFSET, LUT_ROW_BYTES).set(rootTable(luts, decodeRows));
   return bytes;
 }
 

@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import type { Df11Unit } from '../../src/codec/unit.js';
 import { GpuDecoder } from '../../src/gpu/decoder.js';
 import { acquireGpu, describeAdapter, type GpuContext } from '../../src/gpu/device.js';
+import { FAST_COMPILE_DAWN_OPTIONS } from '../gpu/gpu-fixture.js';
 import { runDecoderConformance } from './suite.js';
 
 const STORAGE = 0x80;
@@ -23,7 +24,7 @@ let decoder: GpuDecoder | undefined;
 
 async function gpuDecoder(): Promise<GpuDecoder> {
   if (!decoder) {
-    ctx = await acquireGpu();
+    ctx = await acquireGpu({ dawnOptions: FAST_COMPILE_DAWN_OPTIONS });
     decoder = await GpuDecoder.create(ctx.device);
   }
   return decoder;

@@ -166,7 +166,7 @@ describe('GpuDecoder split into many dispatches', () => {
 describe('GpuDecoder at default WebGPU limits', () => {
   let ctx: GpuContext;
   before(async () => {
-    ctx = await testGpu({ defaultLimits: true });
+    ctx = await testGpu({ defaultLimits: true, dawnOptions: [] });
   });
   after(() => ctx?.destroy());
 

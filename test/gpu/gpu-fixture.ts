@@ -7,9 +7,17 @@ import type { Df11Unit } from '../../src/codec/unit.js';
 import { acquireGpu, describeAdapter, type AcquireGpuOptions, type GpuContext } from '../../src/gpu/device.js';
 import { mulberry32, syntheticBf16Weights } from '../../src/synthetic/weights.js';
 
+/**
+ * Dawn options for the Node GPU tests: skip the zero-initialisation of workgroup memory, which the
+ * decode kernels do not rely on (they write every workgroup word before reading it) and which makes
+ * SwiftShader compile them for ~5 s instead of ~1 s. The browser test and the default-limits test run
+ * without it.
+ */
+export const FAST_COMPILE_DAWN_OPTIONS = ['enable-dawn-features=disable_workgroup_init'];
+
 /** A GPU context; throws Df11Error 'no-adapter' (failing the test) when there is none. */
 export async function testGpu(options: AcquireGpuOptions = {}): Promise<GpuContext> {
-  const ctx = await acquireGpu(options);
+  const ctx = await acquireGpu({ dawnOptions: FAST_COMPILE_DAWN_OPTIONS, ...options });
   ctx.device.addEventListener('uncapturederror', (e) => {
     throw new Error(`uncaptured WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}`);
   });

@@ -1,5 +1,7 @@
-// DF11 chunk decoder (df11-format.md §8.4, §13.4): one workgroup per 4096-byte chunk of
-// encoded_exponent, BF16 output packed two per u32.
+// DF11 chunk decoder, portable version (dev/kernels/decode-v1.wgsl): no optional features, fits the
+// default 16 KiB of workgroup memory. Used where 'subgroups' is missing; see decode.wgsl for the fast
+// kernel. One workgroup per 4096-byte chunk of encoded_exponent (df11-format.md §8.4, §13.4), BF16
+// output packed two per u32.
 //
 // Bindings (group 0); every tensor is its own u32 buffer, zero-padded on the host; "window" buffers are
 // bound from a 256-byte-aligned offset, and `params` says which global index their word/byte 0 is.
