@@ -86,3 +86,7 @@ export { ChatTemplate, selectChatTemplate, PLAIN_CHAT_TEMPLATE, type ChatMessage
 export { ChatSession, type ChatSessionOptions, type TurnOptions, type TurnSummary } from './runtime/chat-session.js';
 export { loadHfTokenizer, loadChatTemplate, type ChatTemplateChoice } from './runtime/node/hf-tokenizer-files.js';
 export type { ModelTokenizer } from './runtime/node/open-model.js';
+export { initCodecWasm } from './codec/wasm/codec-wasm.js';
+export { decodeUnitWasm, decodeChunksWasmInto, wasmDecoderAvailable } from './codec/wasm/decode-wasm.js';
+export type { DecodeKernel } from './codec/wasm/chunk-kernel.js';
+export type { EncodeKernel } from './codec/wasm/encode-wasm.js';
