@@ -2,12 +2,14 @@
 // BF16 output, next to a plain WGSL copy of the same number of bytes on the same device.
 // Build and run:  node scripts/embed-wgsl.mjs && npx tsc -p . --outDir dist-gpu
 //                 node dist-gpu/bench/decode-gpu.js [--units layer,mlp,attn,embed] [--iterations 20]
-//                   [--workgroup-bytes 32768] [--dawn enable-dawn-features=...]
+//                   [--workgroup-bytes 24576] [--dawn enable-dawn-features=...] [--portable-units layer]
+//   --portable-units: also time the portable kernel (no subgroups) on these units.
 // Napkin math (H100 SXM, ~3.35 TB/s HBM3; a large copy reaches ~2.6-2.9 TB/s read+write): decoding
 // reads ~1.36 B/weight (sign_mantissa 1, encoded_exponent ~0.33, gaps 0.026) and writes 2 B/weight,
 // so the byte limit is ~2.9 / 3.36 x 2 = ~1.7 TB/s of BF16 output. Reference CUDA kernel: 485 GB/s.
 import { availableParallelism, cpus } from 'node:os';
 import { GpuDecoder } from '../src/gpu/decoder.js';
+import { DECODE_PORTABLE_KERNEL } from '../src/gpu/decode-program.js';
 import { acquireGpu, describeAdapter } from '../src/gpu/device.js';
 import { createCopy } from './copy-kernel.js';
 import { LLAMA31_8B_UNITS, llamaUnits } from './gpu-units.js';
@@ -32,14 +34,18 @@ async function main(): Promise<void> {
   console.log(`host: ${cpus()[0]?.model ?? '?'} x${availableParallelism()}; features: ${[...ctx.features].join(', ') || 'none'}${dawn ? `; dawn: ${dawn}` : ''}`);
   const l = device.limits;
   console.log(`limits: workgroup storage ${l.maxComputeWorkgroupStorageSize}, binding ${l.maxStorageBufferBindingSize}, buffer ${l.maxBufferSize}, invocations ${l.maxComputeInvocationsPerWorkgroup}`);
-  const decoder = await GpuDecoder.create(device, workgroupBytes ? { workgroupStorageBytes: workgroupBytes } : {});
-  console.log(`kernel: ${decoder.kernel.name}, stage ${decoder.stageWords} words`);
+  const portableUnits = arg('portable-units', '').split(',').filter((u) => u.length > 0);
+  const sizing = workgroupBytes ? { workgroupStorageBytes: workgroupBytes } : {};
+  const fast = await GpuDecoder.create(device, sizing);
+  const portable = portableUnits.length > 0 ? await GpuDecoder.create(device, { ...sizing, kernel: DECODE_PORTABLE_KERNEL }) : undefined;
+  console.log(`kernel: ${fast.kernel.name}, stage ${fast.stageWords} words${portable ? `; also ${portable.kernel.name}, stage ${portable.stageWords} words` : ''}`);
   const t0 = performance.now();
   const units = await llamaUnits(names);
   console.log(`generated and encoded ${names.join(', ')} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const rows: string[] = [];
-  for (const { name, weights, unit } of units) {
+  const runs = units.flatMap((u) => [{ ...u, decoder: fast }, ...(portable && portableUnits.includes(u.name) ? [{ ...u, decoder: portable }] : [])]);
+  for (const { name, weights, unit, decoder } of runs) {
     const n = weights.length;
     const g = decoder.upload(unit, { tensor: name });
     const got = await decoder.decode(g);
@@ -60,7 +66,7 @@ async function main(): Promise<void> {
     const copyGbs = outBytes / copyTime.ms / 1e6;
     rows.push(
       [
-        name.padEnd(6),
+        `${name}${decoder === fast ? '' : '*'}`.padEnd(6),
         `${(n / 1e6).toFixed(1)} M`.padStart(9),
         ((compressed * 8) / n).toFixed(3).padStart(6),
         decodeTime.ms.toFixed(3).padStart(8),
@@ -75,8 +81,9 @@ async function main(): Promise<void> {
   }
   console.log('\nunit   weights    bits/w  ms/dec   GB/s    min-max ms   copyGB/s  ratio  hostCPU');
   for (const r of rows) console.log(r);
-  console.log('(GB/s = BF16 output bytes per second; copy = plain WGSL copy of the same bytes, read+write)');
-  decoder.destroy();
+  console.log('(GB/s = BF16 output bytes per second; copy = plain WGSL copy of the same bytes, read+write; * = portable kernel)');
+  fast.destroy();
+  portable?.destroy();
   ctx.destroy();
 }
 

@@ -90,3 +90,6 @@ export { initCodecWasm } from './codec/wasm/codec-wasm.js';
 export { decodeUnitWasm, decodeChunksWasmInto, wasmDecoderAvailable } from './codec/wasm/decode-wasm.js';
 export type { DecodeKernel } from './codec/wasm/chunk-kernel.js';
 export type { EncodeKernel } from './codec/wasm/encode-wasm.js';
+export { acquireGpu, describeAdapter, type AcquireGpuOptions, type GpuAdapterSummary, type GpuContext } from './gpu/device.js';
+export { GpuDecoder, type GpuDecoderOptions } from './gpu/decoder.js';
+export type { GpuUnit } from './gpu/gpu-unit.js';
