@@ -1,12 +1,14 @@
-// CPU decode throughput: MB/s of BF16 output for the serial oracle, the chunk decoder on one thread,
-// and the worker pool on all threads, on ~64 M seeded normal(0, 0.02) weights (one unit).
+// CPU decode throughput: MB/s of BF16 output for the serial oracle, the chunk decoder on one thread
+// (TypeScript and WebAssembly), and the worker pool on all threads (both kernels), on ~64 M seeded
+// normal(0, 0.02) weights (one unit). Each line gives MB/s in all, per thread, and per CPU second
+// (process.cpuUsage over all threads: the steadier figure on a loaded machine).
 //   node scripts/embed-wgsl.mjs && npx tsc -p . --outDir dist-x && node dist-x/bench/decode-cpu.js [elements] [threads,...]
 // Also times stripped loops over the same unit to show where a decode's time goes: the code walk alone
 // (one code per lookup, bit positions, no output), the output assembly alone (sign/mantissa byte +
 // exponent -> BF16 store, no bitstream), and a plain copy of the output.
 // Goal: >= 1.66 GB/s per thread. Napkin: at ~3 GHz that is ~3.6 cycles per element; one dependent
 // load-shift-lookup chain per code is already ~10 cycles, so one thread needs several codes in flight.
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { CHUNK_BYTES } from '../src/codec/constants.js';
 import { createChunkScratch, decodePreparedChunks, prepareUnit } from '../src/codec/decode-chunked.js';
 import { DecodePool } from '../src/codec/decode-parallel.js';
@@ -14,6 +16,9 @@ import { buildFastTable, walkLuts } from '../src/codec/fast-table.js';
 import { decodeUnitInto } from '../src/codec/decode-serial.js';
 import { encodeUnit } from '../src/codec/encode.js';
 import { syntheticBf16Weights } from '../src/synthetic/weights.js';
+import { decodePreparedChunksWasm, prepareUnitWasm } from '../src/codec/wasm/decode-wasm.js';
+import type { DecodeKernel } from '../src/codec/wasm/chunk-kernel.js';
+import { bestOf, machineLine, rateLine } from './timing.js';
 
 const elements = Number(process.argv[2] ?? 64 * 2 ** 20);
 /** Thread counts for the pool, e.g. "1,4,16" (default: all). */
@@ -21,23 +26,10 @@ const threadCounts = (process.argv[3] ?? String(availableParallelism())).split('
 const REPS = 5;
 const BYTES_PER_ELEMENT = 2;
 
-function mbps(ms: number): number {
-  return (elements * BYTES_PER_ELEMENT) / (ms / 1000) / 1e6;
-}
+const OUTPUT_BYTES = elements * BYTES_PER_ELEMENT;
 
-async function best(run: () => unknown): Promise<number> {
-  let min = Infinity;
-  for (let r = 0; r < REPS; r++) {
-    const t = performance.now();
-    await run();
-    min = Math.min(min, performance.now() - t);
-  }
-  return min;
-}
-
-function report(name: string, ms: number, usedThreads: number): void {
-  const total = mbps(ms);
-  console.log(`${name.padEnd(34)} ${ms.toFixed(1).padStart(8)} ms  ${total.toFixed(0).padStart(6)} MB/s  ${(total / usedThreads).toFixed(0).padStart(6)} MB/s/thread (${usedThreads} thread${usedThreads > 1 ? 's' : ''})`);
+async function measure(name: string, usedThreads: number, run: () => unknown): Promise<void> {
+  console.log(rateLine(name, OUTPUT_BYTES, await bestOf(REPS, run), usedThreads));
 }
 
 function sameBits(a: Uint16Array, b: Uint16Array): boolean {
@@ -46,7 +38,7 @@ function sameBits(a: Uint16Array, b: Uint16Array): boolean {
   return true;
 }
 
-console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} logical, availableParallelism ${availableParallelism()}), node ${process.version}`);
+console.log(machineLine());
 let t = performance.now();
 const input = syntheticBf16Weights(elements, { seed: 1 });
 const genMs = performance.now() - t;
@@ -58,14 +50,19 @@ const bits = (8 * (unit.encodedExponent.length + unit.signMantissa.length + unit
 console.log(`unit: ${elements} weights, ${chunks} chunks, ${bits.toFixed(3)} bits/weight; generated in ${genMs.toFixed(0)} ms, encoded in ${encMs.toFixed(0)} ms`);
 
 const out = new Uint16Array(elements);
-report('serial (decodeUnitInto)', await best(() => decodeUnitInto(unit, out)), 1);
+await measure('serial TS (decodeUnitInto)', 1, () => decodeUnitInto(unit, out));
 if (!sameBits(out, input)) throw new Error('serial decode is not bit-exact');
 
 const prepared = prepareUnit(unit);
 const scratch = createChunkScratch();
 out.fill(0);
-report('chunked, 1 thread', await best(() => decodePreparedChunks(prepared, out, 0, chunks, scratch)), 1);
+await measure('chunked TS, 1 thread', 1, () => decodePreparedChunks(prepared, out, 0, chunks, scratch));
 if (!sameBits(out, input)) throw new Error('chunked decode is not bit-exact');
+
+const preparedWasm = prepareUnitWasm(unit);
+out.fill(0);
+await measure('chunked WASM, 1 thread', 1, () => decodePreparedChunksWasm(preparedWasm, out, 0, chunks));
+if (!sameBits(out, input)) throw new Error('WebAssembly decode is not bit-exact');
 
 const shared = new Uint16Array(new SharedArrayBuffer(elements * BYTES_PER_ELEMENT));
 const sharedUnit = {
@@ -74,28 +71,31 @@ const sharedUnit = {
   signMantissa: toShared(unit.signMantissa),
 };
 for (const threads of threadCounts) {
-  const pool = new DecodePool({ threads });
-  await pool.decodeInto(sharedUnit, shared); // start the workers
-  shared.fill(0);
-  report(`parallel pool (inputs shared)`, await best(() => pool.decodeInto(sharedUnit, shared)), threads);
-  if (!sameBits(shared, input)) throw new Error('parallel decode is not bit-exact');
-  report(`parallel pool (inputs copied)`, await best(() => pool.decode(unit)), threads);
-  await pool.close();
+  for (const kernel of ['js', 'wasm'] as DecodeKernel[]) {
+    const name = kernel === 'js' ? 'TS' : 'WASM';
+    const pool = new DecodePool({ threads, kernel });
+    await pool.decodeInto(sharedUnit, shared); // start the workers
+    shared.fill(0);
+    await measure(`pool ${name} (inputs shared)`, threads, () => pool.decodeInto(sharedUnit, shared));
+    if (!sameBits(shared, input)) throw new Error('parallel decode is not bit-exact');
+    await measure(`pool ${name} (inputs copied)`, threads, () => pool.decode(unit));
+    await pool.close();
+  }
 }
 
 // Where the time goes: the two halves of the chunk decoder's inner loop, each on its own.
 const smBits = new Uint16Array(256);
 for (let s = 0; s < 256; s++) smBits[s] = ((s & 0x80) << 8) | (s & 0x7f);
 const sm = unit.signMantissa;
-report('  output assembly only (no stream)', await best(() => {
+await measure('  output assembly only (no stream)', 1, () => {
   for (let i = 0; i < elements; i++) out[i] = smBits[sm[i]!]! | (0x7800 & (i << 7));
-}), 1);
+});
 const words = new Int32Array(Math.ceil(unit.encodedExponent.length / 4) + 2);
 const dv = new DataView(unit.encodedExponent.buffer, unit.encodedExponent.byteOffset, unit.encodedExponent.length);
 for (let i = 0; i < unit.encodedExponent.length; i++) words[i >>> 2]! |= dv.getUint8(i) << (24 - 8 * (i & 3));
 const fast = buildFastTable(prepared.index.luts);
 let sink = 0;
-report('  code walk only (no output)', await best(() => {
+await measure('  code walk only (no output)', 1, () => {
   let p = 0;
   let acc = 0;
   for (let i = 0; i < elements; i++) {
@@ -108,8 +108,8 @@ report('  code walk only (no output)', await best(() => {
     p += packed & 0x7f;
   }
   sink ^= acc;
-}), 1);
-report('  memcpy of the output (floor)', await best(() => out.set(input)), 1);
+});
+await measure('  memcpy of the output (floor)', 1, () => out.set(input));
 
 if (sink === 0x7fffffff) console.log('');
 
