@@ -8,7 +8,7 @@
 import { Df11Error } from '../errors.js';
 import type { GpuDecoderOptions } from '../gpu/decoder.js';
 import type { GpuAdapterSummary, GpuContext } from '../gpu/device.js';
-import { ARGMAX_RESULT_BYTES, ForwardPass } from './forward.js';
+import { ARGMAX_RESULT_BYTES, FEEDBACK, ForwardPass } from './forward.js';
 import { BUFFER_USAGE, GpuMemory } from './gpu-memory.js';
 import { KvCache } from './kv-cache.js';
 import { parseModelConfig, type ModelConfig } from './model-config.js';
@@ -36,8 +36,11 @@ export const SWIFTSHADER_ROW_WORKGROUP = 4;
  * the same for any size.
  */
 export const SWIFTSHADER_DECODE_WORKGROUP_BYTES = 8192;
+/** Most tokens one forwardGreedy() call decodes (ids read back together). */
+export const GREEDY_WINDOW_TOKENS = 32;
 const MAP_MODE_READ = 0x1;
 const F32_BYTES = 4;
+const U32_BYTES = 4;
 /** result[0] of rt-argmax when no logit beat -infinity. */
 const NO_INDEX = 0xffffffff;
 
@@ -84,6 +87,7 @@ export class InferenceEngine {
   private destroyed = false;
   private readonly argmaxRead: GPUBuffer;
   private readonly logitsRead: GPUBuffer;
+  private readonly greedyRead: GPUBuffer;
 
   private constructor(
     readonly gpu: GpuContext,
@@ -96,6 +100,7 @@ export class InferenceEngine {
   ) {
     this.argmaxRead = memory.create('readback.argmax', ARGMAX_RESULT_BYTES, BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST);
     this.logitsRead = memory.create('readback.logits', config.vocabSize * F32_BYTES, BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST);
+    this.greedyRead = memory.create('readback.greedy', GREEDY_WINDOW_TOKENS * U32_BYTES, BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST);
   }
 
   /**
@@ -128,7 +133,7 @@ export class InferenceEngine {
       const vectors = await uploadModelVectors(memory, files.tensors, config, files.name);
       const forwardPass = ForwardPass.create(memory, kernels, config, vectors, maxChunk);
       // readback buffers (made by the constructor) and a minimal KV cache must fit beside the weights
-      const reserved = ARGMAX_RESULT_BYTES + config.vocabSize * F32_BYTES;
+      const reserved = ARGMAX_RESULT_BYTES + config.vocabSize * F32_BYTES + GREEDY_WINDOW_TOKENS * U32_BYTES;
       if (files.kind === 'df11') {
         const decoder = options.decoder ?? (gpu.adapter.isSwiftShader ? { workgroupStorageBytes: SWIFTSHADER_DECODE_WORKGROUP_BYTES } : {});
         weights = await Df11WeightProvider.create(memory, files, config, decoder);
@@ -211,6 +216,7 @@ export class InferenceEngine {
     if (this.pos === 0) this.kv.release();
     this.kv.resize(capacity, this.pos);
     this.forwardPass.binder.clearBindGroups();
+    this.forwardPass.clearTape();
     return this.kv.capacity;
   }
 
@@ -271,6 +277,72 @@ export class InferenceEngine {
       this.logitsRead.unmap();
     }
     return result;
+  }
+
+  /**
+   * Greedy decoding of `count` tokens (1 .. GREEDY_WINDOW_TOKENS) without a host round trip per
+   * token: `first` is run at the current position, then each pass's argmax is copied into the next
+   * pass's input on the GPU, and the `count` argmax ids are read back together at the end (the host
+   * records pass i + 1 while the GPU runs pass i). Returns the ids and advances the position by
+   * `count`: the same ids, logits and KV cache as `count` calls of forward([previous id]). Weights
+   * that need host token ids (an offloaded embedding) take that slower path instead.
+   * @throws Df11Error 'generation' for a token id outside the vocabulary, positions beyond the KV
+   *   cache (nothing is run then), or NaN logits; 'gpu-decode-error' for corrupt DF11 data.
+   */
+  async forwardGreedy(first: number, count: number): Promise<number[]> {
+    this.assertLive();
+    if (!Number.isSafeInteger(count) || count < 1 || count > GREEDY_WINDOW_TOKENS) throw new RangeError(`forwardGreedy decodes 1 to ${GREEDY_WINDOW_TOKENS} tokens, got ${count}`);
+    if (!Number.isInteger(first) || first < 0 || first >= this.config.vocabSize) throw new Df11Error('generation', `token id ${first} is outside the vocabulary of ${this.config.vocabSize}`);
+    if (this.pos + count > this.kv.capacity) {
+      throw new Df11Error('generation', `the KV cache holds ${this.kv.capacity} positions; ${this.pos} are used and ${count} more were asked for`);
+    }
+    if (this.weights.hostEmbedding) {
+      const ids: number[] = [];
+      let next = first;
+      for (let i = 0; i < count; i++) {
+        next = (await this.forward([next])).argmax;
+        ids.push(next);
+      }
+      return ids;
+    }
+    const device = this.gpu.device;
+    const rec = new Recorder(device, 'greedy');
+    device.pushErrorScope('validation');
+    let failed = false;
+    try {
+      for (let i = 0; i < count; i++) {
+        this.forwardPass.record(rec, this.weights, this.kv, i === 0 ? Uint32Array.of(first) : FEEDBACK, this.pos + i, true);
+        rec.copies().copyBufferToBuffer(this.forwardPass.act.argmax, 0, this.greedyRead, i * U32_BYTES, U32_BYTES);
+      }
+      rec.flush();
+    } catch (e) {
+      failed = true;
+      this.weights.reset();
+      throw e;
+    } finally {
+      const error = await device.popErrorScope();
+      if (error && !failed) {
+        this.weights.reset();
+        throw new Error(`WebGPU validation error in a forward pass: ${error.message}`);
+      }
+    }
+    this.pos += count;
+    await this.weights.afterForward();
+    await this.greedyRead.mapAsync(MAP_MODE_READ, 0, count * U32_BYTES);
+    const ids = Array.from(new Uint32Array(this.greedyRead.getMappedRange(0, count * U32_BYTES)));
+    this.greedyRead.unmap();
+    if (ids.includes(NO_INDEX)) throw new Df11Error('generation', 'every logit is NaN or -infinity');
+    return ids;
+  }
+
+  /**
+   * Moves the position back to `position` (<= the current one): later positions of the KV cache are
+   * treated as empty and overwritten by the next forward pass (e.g. after greedy decoding ran past a
+   * stop token).
+   */
+  rewind(position: number): void {
+    if (!Number.isSafeInteger(position) || position < 0 || position > this.pos) throw new RangeError(`cannot rewind from position ${this.pos} to ${position}`);
+    this.pos = position;
   }
 
   /** Frees every GPU buffer of the engine (the device stays). Safe to call twice. */

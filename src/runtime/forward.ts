@@ -13,6 +13,8 @@ import type { ModelConfig } from './model-config.js';
 import { Binder } from './ops/binder.js';
 import type { KernelSet } from './ops/kernel-set.js';
 import { Ops } from './ops/ops.js';
+import { Tape } from './ops/tape.js';
+import { LAYER_MATRICES } from './weight-names.js';
 import type { ModelVectors } from './weights/layer-vectors.js';
 import type { CommandRecorder, WeightProvider } from './weights/weight-provider.js';
 
@@ -21,6 +23,10 @@ const U32_BYTES = 4;
 const STEP_BYTES = 16;
 /** Bytes of the argmax result: index and value bits. */
 export const ARGMAX_RESULT_BYTES = 8;
+/** ForwardPass.record's token list meaning "the argmax of the previous pass, on the GPU". */
+export const FEEDBACK = Symbol('feedback');
+/** Stands for the fed-back token where the weights ask for ids (they are not read). */
+const FEEDBACK_PLACEHOLDER = new Uint32Array(1);
 
 /** The engine's activation buffers for chunks of up to maxChunk tokens. */
 export interface Activations {
@@ -69,8 +75,14 @@ export function activationBytes(c: ModelConfig, maxChunk: number): number {
   return Object.values(activationSizes(c, maxChunk)).reduce((s, b) => s + b, 0);
 }
 
+/** Tape segments besides the layers (keyed by layer index). */
+const SEGMENT_EMBED = -1;
+const SEGMENT_FINAL_NORM = -2;
+const SEGMENT_HEAD = -3;
+
 export class ForwardPass {
   readonly ops: Ops;
+  private readonly tape = new Tape();
 
   private constructor(
     readonly config: ModelConfig,
@@ -97,12 +109,18 @@ export class ForwardPass {
    * Records the forward pass of `tokens` (1 .. maxChunk ids, each < vocab) at positions pos0.. into
    * `rec`, ending with the logits of the last token in act.logits and their argmax in act.argmax.
    * With `withHead` false (a prompt chunk that is not the last) the pass stops after the last layer.
+   * With `tokens` = FEEDBACK, the one token is the argmax of the previous pass, copied on the GPU from
+   * act.argmax (the weights must not need host ids: !weights.hostEmbedding; an argmax of
+   * 0xffffffff, every logit NaN, is clamped to the last row by rt-embed and reported by the caller).
    * The caller checks pos0 + tokens.length <= kv.capacity.
    */
-  record(rec: CommandRecorder, weights: WeightProvider, kv: KvCache, tokens: Uint32Array, pos0: number, withHead = true): void {
+  record(rec: CommandRecorder, weights: WeightProvider, kv: KvCache, tokens: Uint32Array | typeof FEEDBACK, pos0: number, withHead = true): void {
     const c = this.config;
     const a = this.act;
-    const n = tokens.length;
+    const feedback = tokens === FEEDBACK;
+    if (feedback && weights.hostEmbedding) throw new RangeError('the embedding needs host token ids; feedback is not possible');
+    const ids = feedback ? FEEDBACK_PLACEHOLDER : tokens;
+    const n = ids.length;
     if (n < 1 || n > this.maxChunk) throw new RangeError(`a forward pass takes 1 to ${this.maxChunk} tokens, got ${n}`);
     if (pos0 + n > kv.capacity) throw new RangeError(`positions up to ${pos0 + n} exceed the KV cache of ${kv.capacity}`);
     const queue = rec.device.queue;
@@ -110,46 +128,69 @@ export class ForwardPass {
     rec.flush();
     queue.writeBuffer(a.step, 0, new Uint32Array([n, pos0, kv.capacity, 0]));
 
-    const lookup = weights.embedding(tokens, rec);
-    queue.writeBuffer(a.ids, 0, lookup.ids);
-    this.ops.embed(rec.pass(), lookup.table, a.ids, a.x, n);
+    const lookup = weights.embedding(ids, rec);
+    if (feedback) rec.copies().copyBufferToBuffer(a.argmax, 0, a.ids, 0, U32_BYTES);
+    else queue.writeBuffer(a.ids, 0, lookup.ids);
+    const ops = this.ops;
+    const table = lookup.table;
+    this.taped(rec.pass(), SEGMENT_EMBED, [n, table.buffer, table.byteOffset, table.rows], (pass) => ops.embed(pass, table, a.ids, a.x, n));
 
     const kvDim = c.kvHeads * c.headDim;
     for (let l = 0; l < c.layers; l++) {
       const w = weights.layer(l, rec);
       const vec = this.vectors.layers[l]!;
       const cache = kv.layer(l);
-      const pass = rec.pass();
-      const ops = this.ops;
-      ops.rmsnorm(pass, a.x, vec.inputNorm, a.h, c.hiddenSize, c.rmsNormEps, n);
-      ops.matvec(pass, w.q, a.h, a.q, n, { bias: vec.qBias });
-      ops.matvec(pass, w.k, a.h, a.k, n, { bias: vec.kBias });
-      ops.matvec(pass, w.v, a.h, a.v, n, { bias: vec.vBias });
-      if (vec.qNorm && vec.kNorm) {
-        ops.headNorm(pass, a.q, vec.qNorm, c.headDim, c.rmsNormEps, n * c.heads);
-        ops.headNorm(pass, a.k, vec.kNorm, c.headDim, c.rmsNormEps, n * c.kvHeads);
-      }
-      ops.rope(pass, kv.ropeTable, a.q, a.k, c.heads, c.kvHeads, c.headDim, n);
-      ops.kvStore(pass, a.k, a.v, cache.k, cache.v, kvDim, n);
-      ops.attention(
-        pass,
-        { q: a.q, kCache: cache.k, vCache: cache.v, att: kv.scoreScratch, out: a.attn },
-        { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim },
-        n,
-      );
-      ops.matvec(pass, w.o, a.attn, a.x, n, { accumulate: true, bias: vec.oBias });
-      ops.rmsnorm(pass, a.x, vec.postNorm, a.h, c.hiddenSize, c.rmsNormEps, n);
-      ops.matvec(pass, w.gate, a.h, a.gate, n);
-      ops.matvec(pass, w.up, a.h, a.up, n);
-      ops.swiglu(pass, a.gate, a.up, c.intermediateSize, n);
-      ops.matvec(pass, w.down, a.gate, a.x, n, { accumulate: true });
+      const deps = [n, cache.k, cache.v, kv.ropeTable, kv.scoreScratch];
+      for (const m of LAYER_MATRICES) deps.push(w[m].buffer, w[m].byteOffset);
+      this.taped(rec.pass(), l, deps, (pass) => {
+        ops.rmsnorm(pass, a.x, vec.inputNorm, a.h, c.hiddenSize, c.rmsNormEps, n);
+        ops.matvec(pass, w.q, a.h, a.q, n, { bias: vec.qBias });
+        ops.matvec(pass, w.k, a.h, a.k, n, { bias: vec.kBias });
+        ops.matvec(pass, w.v, a.h, a.v, n, { bias: vec.vBias });
+        if (vec.qNorm && vec.kNorm) {
+          ops.headNorm(pass, a.q, vec.qNorm, c.headDim, c.rmsNormEps, n * c.heads);
+          ops.headNorm(pass, a.k, vec.kNorm, c.headDim, c.rmsNormEps, n * c.kvHeads);
+        }
+        ops.rope(pass, kv.ropeTable, a.q, a.k, c.heads, c.kvHeads, c.headDim, n);
+        ops.kvStore(pass, a.k, a.v, cache.k, cache.v, kvDim, n);
+        ops.attention(
+          pass,
+          { q: a.q, kCache: cache.k, vCache: cache.v, att: kv.scoreScratch, out: a.attn },
+          { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim },
+          n,
+        );
+        ops.matvec(pass, w.o, a.attn, a.x, n, { accumulate: true, bias: vec.oBias });
+        ops.rmsnorm(pass, a.x, vec.postNorm, a.h, c.hiddenSize, c.rmsNormEps, n);
+        ops.matvec(pass, w.gate, a.h, a.gate, n);
+        ops.matvec(pass, w.up, a.h, a.up, n);
+        ops.swiglu(pass, a.gate, a.up, c.intermediateSize, n);
+        ops.matvec(pass, w.down, a.gate, a.x, n, { accumulate: true });
+      });
     }
 
     if (!withHead) return;
-    this.ops.rmsnorm(rec.pass(), a.x, this.vectors.finalNorm, a.last, c.hiddenSize, c.rmsNormEps, 'last');
+    this.taped(rec.pass(), SEGMENT_FINAL_NORM, [], (pass) => ops.rmsnorm(pass, a.x, this.vectors.finalNorm, a.last, c.hiddenSize, c.rmsNormEps, 'last'));
     const head = weights.lmHead(rec);
-    const pass = rec.pass();
-    this.ops.matvec(pass, head, a.last, a.logits, 1);
-    this.ops.argmax(pass, a.logits, a.argmax, c.vocabSize);
+    this.taped(rec.pass(), SEGMENT_HEAD, [head.buffer, head.byteOffset], (pass) => {
+      ops.matvec(pass, head, a.last, a.logits, 1);
+      ops.argmax(pass, a.logits, a.argmax, c.vocabSize);
+    });
+  }
+
+  /** Runs `record` through the tape: replayed as last time when `deps` are unchanged. */
+  private taped(pass: GPUComputePassEncoder, key: number, deps: readonly unknown[], record: (pass: GPUComputePassEncoder) => void): void {
+    this.tape.run(pass, key, deps, (capture) => {
+      this.ops.capture = capture;
+      try {
+        record(pass);
+      } finally {
+        this.ops.capture = undefined;
+      }
+    });
+  }
+
+  /** Forgets the recorded dispatches (after bind groups were cleared or buffers replaced). */
+  clearTape(): void {
+    this.tape.clear();
   }
 }

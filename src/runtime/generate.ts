@@ -4,7 +4,7 @@
  * cap) or an abort. Reports time to first token and decode speed.
  */
 import { Df11Error } from '../errors.js';
-import type { InferenceEngine } from './engine.js';
+import { GREEDY_WINDOW_TOKENS, type InferenceEngine } from './engine.js';
 import { Sampler, type SamplingOptions } from './sampler.js';
 
 export type StopReason = 'max-tokens' | 'stop-token' | 'context-full' | 'aborted';
@@ -56,27 +56,51 @@ export async function generate(engine: InferenceEngine, prompt: readonly number[
   const started = performance.now();
   let firstAt = started;
   let stopReason: StopReason = 'max-tokens';
-  let input: readonly number[] = prompt;
-  for (;;) {
-    if (options.signal?.aborted) {
-      stopReason = 'aborted';
-      break;
-    }
-    const r = await engine.forward(input, { logits: !sampler.greedy });
-    const next = sampler.greedy ? r.argmax : sampler.sample(r.logits!);
+  // Takes a generated id, after which the KV cache holds `position` positions; true when generation ends with it.
+  const accept = (next: number, position: number): boolean => {
     if (tokens.length === 0) firstAt = performance.now();
     tokens.push(next);
     options.onToken?.(next);
     if (stops.has(next)) {
       stopReason = 'stop-token';
-      break;
+      return true;
     }
-    if (tokens.length >= options.maxTokens) break;
-    if (engine.position >= capacity) {
+    if (tokens.length >= options.maxTokens) return true;
+    if (position >= capacity) {
       stopReason = 'context-full';
-      break;
+      return true;
     }
-    input = [next];
+    return false;
+  };
+  if (options.signal?.aborted) {
+    stopReason = 'aborted';
+  } else {
+    const first = await engine.forward(prompt, { logits: !sampler.greedy });
+    let done = accept(sampler.greedy ? first.argmax : sampler.sample(first.logits!), engine.position);
+    // Greedy: windows of tokens decoded on the GPU without a readback per token (1, 2, 4, ... up to
+    // GREEDY_WINDOW_TOKENS, so that the first ones show soon); the ids equal a step-by-step loop's.
+    let window = 1;
+    while (!done) {
+      if (options.signal?.aborted) {
+        stopReason = 'aborted';
+        break;
+      }
+      const last = tokens[tokens.length - 1]!;
+      if (!sampler.greedy) {
+        const r = await engine.forward([last], { logits: true });
+        done = accept(sampler.sample(r.logits!), engine.position);
+        continue;
+      }
+      const count = Math.min(window, GREEDY_WINDOW_TOKENS, options.maxTokens - tokens.length, capacity - engine.position);
+      window *= 2;
+      const from = engine.position;
+      const ids = await engine.forwardGreedy(last, count);
+      for (let i = 0; i < ids.length && !done; i++) {
+        done = accept(ids[i]!, from + i + 1);
+        // ran past a stop token: the ids after it were never fed back
+        if (done && i < ids.length - 1) engine.rewind(from + i + 1);
+      }
+    }
   }
   const ended = performance.now();
   return {

@@ -7,6 +7,7 @@ import { Df11Error } from '../../errors.js';
 import type { WeightRef } from '../weights/weight-provider.js';
 import type { Binder } from './binder.js';
 import type { Kernel, KernelSet } from './kernel-set.js';
+import type { TapeOp } from './tape.js';
 
 /** matvec flags (rt-matvec.wgsl FLAG_*). */
 const FLAG_ACCUMULATE = 1;
@@ -24,6 +25,8 @@ function groups(n: number, size: number): number {
 export class Ops {
   /** Bound where a kernel takes an optional buffer that is absent. */
   private readonly dummy: GPUBuffer;
+  /** When set, every dispatch is also appended here (see Tape). */
+  capture: TapeOp[] | undefined;
 
   constructor(
     readonly device: GPUDevice,
@@ -40,9 +43,11 @@ export class Ops {
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (x > max || y > max || z > max) throw new Df11Error('gpu-limit', `rt-${kernel.name} needs ${x} x ${y} x ${z} workgroups; the device allows ${max} per dimension`);
     if (x === 0 || y === 0 || z === 0) return;
+    const bindGroup = this.binder.bindGroup(kernel, slices);
     pass.setPipeline(kernel.pipeline);
-    pass.setBindGroup(0, this.binder.bindGroup(kernel, slices));
+    pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
+    this.capture?.push({ pipeline: kernel.pipeline, bindGroup, x, y, z });
   }
 
   /** x[t, :] = table[ids[t], :] for t < n; table [vocab, hidden] BF16. */

@@ -87,6 +87,10 @@ export class Bf16WeightProvider implements WeightProvider {
     return this.bytesHeld;
   }
 
+  get hostEmbedding(): boolean {
+    return !this.embed.resident;
+  }
+
   /**
    * Plans residency under `options.budgetBytes`, reads every matrix and uploads the resident ones.
    * @throws Df11Error 'gpu-memory' when even full offload does not fit the budget; weight errors of

@@ -43,6 +43,7 @@ interface DecodeGroup {
 
 export class Df11WeightProvider implements WeightProvider {
   readonly mode = 'df11' as const;
+  readonly hostEmbedding = false;
   private scratch: GPUBuffer | undefined;
   private scratchGroup: string | undefined;
   private readonly plain: GPUBuffer[] = [];

@@ -36,6 +36,8 @@ export interface CommandRecorder {
   readonly device: GPUDevice;
   /** The open compute pass (begun on first use after a flush). */
   pass(): GPUComputePassEncoder;
+  /** The command encoder with no pass open, for copies between the passes. */
+  copies(): GPUCommandEncoder;
   /**
    * Ends the pass and submits everything recorded so far. Queue writes made after flush() are
    * ordered after that work (WebGPU queue order), which is how host-resident weights reuse a buffer.
@@ -47,6 +49,12 @@ export interface WeightProvider {
   readonly mode: EngineMode;
   /** GPU bytes the provider holds (resident weights, compressed units, scratch). */
   readonly gpuBytes: number;
+  /**
+   * True when embedding() needs the token ids on the host (an offloaded embedding uploads only the
+   * rows of the tokens at hand); false when any id in the engine's ids buffer can be looked up on
+   * the GPU, so that greedy decoding can feed the argmax back without reading it.
+   */
+  readonly hostEmbedding: boolean;
   /** Rows of the embedding for `tokens` (ids already checked < vocab). */
   embedding(tokens: Uint32Array, rec: CommandRecorder): EmbeddingLookup;
   /** The seven matrices of decoder layer `layer`. */
