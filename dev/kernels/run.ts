@@ -22,6 +22,7 @@ export const VARIANTS: Record<string, { fixedWorkgroupBytes: number; usesSubgrou
   v5: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v3 + two lockstep chains per invocation, raw LUT rows in global memory' },
   v6: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, persistent: true, note: 'v5, persistent workgroups, next chunk prefetched' },
   v7: { fixedWorkgroupBytes: 64 * 4, usesSubgroups: true, note: 'v5 with the decode tables read through L1 (stage only in workgroup memory)' },
+  v8: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v3 with all global loads first and the host-built root table' },
   v5l1: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v5 phase probe: no output stores' },
   v5l2: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v5 phase probe: no pass 2' },
   v5l3: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v5 phase probe: no pass 1, no pass 2' },
