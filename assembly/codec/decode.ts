@@ -24,7 +24,7 @@
 //  - BF16 words are assembled 16 at a time with SIMD from the staged exponents and sign/mantissa bytes.
 import {
   DEC_GAPS, DEC_LOG, DEC_LOG_BYTES_PER_STREAM, DEC_LUTS, DEC_OPS, DEC_OUT, DEC_REVERSED, DEC_SLOTS, DEC_SM, DEC_STAGE,
-  DEC_STATE, DEC_STREAM, DEC_STREAM_BYTES, DEC_TABLES, DECODE_TILE_CHUNKS,
+  DEC_STATE, DEC_STREAM, DEC_STREAM_BYTES, DEC_TABLE_BITS, DEC_TABLES, DECODE_TILE_CHUNKS,
 } from './layout';
 
 // ---- Result codes of decodeTile (mirrored in src/codec/wasm/decode-wasm.ts).
@@ -44,8 +44,8 @@ const WINDOWS_PER_CHUNK: i32 = 512;
 const WINDOW_SHIFT: i32 = 6; // 64-bit windows
 
 // ---- Decode tables, built from `luts` by buildDecodeTables.
-/** Look-ahead bits indexing the tables: 4096 entries. */
-const TABLE_BITS: i32 = 12;
+/** Look-ahead bits indexing the tables (layout.ts). */
+const TABLE_BITS: i32 = DEC_TABLE_BITS;
 const TABLE_ENTRIES: i32 = 1 << TABLE_BITS;
 const TABLE_SHIFT: u64 = 64 - TABLE_BITS;
 /**
@@ -64,12 +64,14 @@ const SCRATCH: usize = SINGLE + <usize>TABLE_ENTRIES * 2;
 /** Codes per multi-code entry at most (the count field has 3 bits; 7 exponent bytes of a u64). */
 const MAX_CODES: i32 = 7;
 /**
- * META entry: bits 0-5 advance (total length, 1..32), bits 6-17 starts mask (bit k: a code starts k
- * bits after the lookup's start; bit 0 always set), bits 29-31 code count (1..7); 0 = miss.
+ * META entry: bits 0-5 advance (total length, 1..32), bits 6.. starts mask (TABLE_BITS bits; bit k: a
+ * code starts k bits after the lookup's start; bit 0 always set), bits 29-31 code count (1..7); 0 = miss.
  */
 const META_ADVANCE_MASK: u32 = 63;
 const META_MASK_SHIFT: u32 = 6;
 const META_COUNT_SHIFT: u32 = 29;
+/** The starts mask field (TABLE_BITS bits), shifted down. */
+const STARTS_MASK: u32 = (1 << TABLE_BITS) - 1;
 /** Meta of a single code of length `len`. */
 @inline function singleMeta(len: u32): u32 {
   return len | (1 << META_MASK_SHIFT) | (1 << META_COUNT_SHIFT);
@@ -225,14 +227,15 @@ const REV_END: usize = DEC_REVERSED + DEC_STREAM_BYTES - 8;
 }
 
 /**
- * Records a lookup at tile bit p in the slot of its window: one u32 per window of the tile, p | v << 18
- * for the last lookup that started in the window, v its META index (tile bits are < 2^18). The slot
- * address (p >> 6) * 4 is computed as (p >> 4) with the low 2 bits cleared.
+ * Records a lookup at tile bit p in the slot of its window: one u32 per window of the tile,
+ * (p mod 32768) | v << 15 for the last lookup that started in the window, v its META index (the chunk
+ * follows from the window). The slot address (p >> 6) * 4 is computed as (p >> 4) with the low 2 bits
+ * cleared.
  */
-const SLOT_INDEX_SHIFT: u32 = 18;
+const SLOT_INDEX_SHIFT: u32 = 15;
 const SLOT_BIT_MASK: u32 = (1 << SLOT_INDEX_SHIFT) - 1;
 @inline function storeSlot(p: i32, v: u32): void {
-  store<u32>(<usize>(p >> 4) & ~3, <u32>p | (v << SLOT_INDEX_SHIFT), DEC_SLOTS);
+  store<u32>(<usize>(p >> 4) & ~3, (<u32>p & SLOT_BIT_MASK) | (v << SLOT_INDEX_SHIFT), DEC_SLOTS);
 }
 
 /**
@@ -322,11 +325,11 @@ function finishStream(p: i32, at: usize, stage: usize, n: i32, c: i32): i32 {
 @inline function expectedGap(v: i32): u32 {
   // The address wraps to DEC_SLOTS - 4 for v = 0 (harmless: its gap is not compared).
   const slot = load<u32>(DEC_SLOTS + (<usize>(v - 1) << 2));
-  const start = <i32>(slot & SLOT_BIT_MASK);
+  const start = (((v - 1) << WINDOW_SHIFT) & ~(CHUNK_BITS - 1)) | <i32>(slot & SLOT_BIT_MASK);
   const meta = load<u32>(<usize>(slot >> SLOT_INDEX_SHIFT) << 2, META);
   const d = (v << WINDOW_SHIFT) - start; // 1..32 for a valid v
   // Starts inside the lookup at offsets >= d (a 64-bit shift keeps d = 32 right).
-  const later = <u32>(<u64>((meta >> META_MASK_SHIFT) & 0xfff) >> <u64>d);
+  const later = <u32>(<u64>((meta >> META_MASK_SHIFT) & STARTS_MASK) >> <u64>d);
   const gap = later != 0 ? ctz(later) : (meta & META_ADVANCE_MASK) - <u32>d;
   return gap & 31;
 }

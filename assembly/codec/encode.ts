@@ -144,7 +144,7 @@ export function encodeTile(n: i32): u32 {
   let f = fill;
   let w = words;
   let o = ENC_WORDS;
-  let idx = count;
+  const base = count;
   let k = 0;
   while (k + 8 <= n) {
     const v = v128.load(ENC_SRC + (<usize>k << 1));
@@ -165,19 +165,18 @@ export function encodeTile(n: i32): u32 {
     // Window slot of this step: it starts at bit 32w + f, in window w >> 1 (f < 32).
     const slot = (<usize>(w >> 1) & (ENC_RING_SLOTS - 1)) << SLOT_SHIFT;
     store<u64>(slot, exps, ENC_RING);
-    store<u32>(slot, idx, ENC_RING + 8);
+    store<u32>(slot, base + <u32>k, ENC_RING + 8);
     store<u32>(slot, ((w & 1) << 5) | f | (8 << SLOT_ELEMENTS_SHIFT), ENC_RING + 12);
     if (len > 32) {
       // Rare: the 8 codes exceed 32 bits together (or a pair is too long); one at a time.
       acc = a;
       fill = f;
       words = w;
-      count = idx;
+      count = base + <u32>k;
       w = encodeSingles(exps, 8, o);
       o = ENC_WORDS + (<usize>(w - firstWord) << 2);
       a = acc;
       f = fill;
-      idx += 8;
       k += 8;
       continue;
     }
@@ -192,13 +191,12 @@ export function encodeTile(n: i32): u32 {
     f -= full << 5;
     w += full;
     o += <usize>(full << 2);
-    idx += 8;
     k += 8;
   }
   acc = a;
   fill = f;
   words = w;
-  count = idx;
+  count = base + <u32>k;
   for (; k < n; k++) {
     const x = <u32>load<u16>(ENC_SRC + (<usize>k << 1));
     store<u8>(ENC_SM + <usize>k, <u8>(((x >> 8) & 0x80) | (x & 0x7f)));

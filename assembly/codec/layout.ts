@@ -16,9 +16,14 @@ export const DECODE_TILE_CHUNKS: i32 = 8;
 const MAX_CHUNK_ELEMENTS: usize = 32768;
 /** The unit's `luts`: at most 18 rows of 256 bytes. */
 export const DEC_LUTS: usize = REGION_BASE;
-/** Decode tables: multi-code exponents (4096 x u64), meta (u32), advance (u8); single-code (u16); build scratch. */
+/** Look-ahead bits indexing the decode tables. */
+export const DEC_TABLE_BITS: i32 = 12;
+/**
+ * Decode tables (2^DEC_TABLE_BITS entries each): multi-code exponents (u64), meta (u32, 64 more for
+ * LUT-walk codes), advance (u8); single-code (u16); the builder's scratch (2^(bits+1) x u16).
+ */
 export const DEC_TABLES: usize = DEC_LUTS + 18 * 256;
-export const DEC_TABLE_BYTES: usize = 4096 * 8 + (4096 + 64) * 4 + 4096 + 4096 * 2 + 2 * 8192;
+export const DEC_TABLE_BYTES: usize = ((<usize>1 << DEC_TABLE_BITS) * (8 + 4 + 1 + 2) + 64 * 4 + 2 * (<usize>2 << DEC_TABLE_BITS) + 63) & ~63;
 /** op[first .. first + tile + 1] as u32. */
 export const DEC_OPS: usize = DEC_TABLES + DEC_TABLE_BYTES;
 /** Packed gaps of the tile, from its first window, plus the next chunk's first window; zero-padded. */
