@@ -9,6 +9,7 @@
 //   0 params  uniform          Params below (one slot per dispatch)
 //   1 luts    storage read     luts (R+1) x 256 bytes zero-padded to 18 rows, then the host-built
 //                              multi-symbol table (1024 u32 at word 1152; src/gpu/multi-symbol-table.ts)
+//                              and combined root table (256 u32 at word 2176; unused here)
 //   2 enc     storage read     encoded_exponent window: chunks [chunk_base, chunk_base+chunk_count] + 16 B
 //   3 gaps    storage read     gaps window: entries of those chunks + the next chunk's first entry
 //   4 op      storage read     output_positions, whole (K or K+1 entries)
