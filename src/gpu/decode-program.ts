@@ -129,27 +129,23 @@ export class DecodePipelineCache {
     return `${kernel.name}|stage=${stageWords}`;
   }
 
-  /**
-   * Compiles (once) and returns the pipeline; shader and validation errors reject here rather than at
-   * dispatch. Uses createComputePipeline inside an error scope, not createComputePipelineAsync: Dawn's
-   * asynchronous path compiles on a worker thread, where SwiftShader crashed (segfault) on this kernel.
-   */
+  /** Compiles (once) and returns the pipeline; shader and validation errors reject here, not at dispatch. */
   async prepare(kernel: DecodeKernelSource, stageWords: number): Promise<GPUComputePipeline> {
     const key = DecodePipelineCache.key(kernel, stageWords);
     const cached = this.pipelines.get(key);
     if (cached) return cached;
-    this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ label: key, code: kernel.code });
-    const p = this.device.createComputePipeline({
-      label: key,
-      layout: this.layout,
-      compute: { module, entryPoint: 'main', constants: { STAGE_WORDS: stageWords } },
-    });
-    const error = await this.device.popErrorScope();
-    if (error) {
+    let p: GPUComputePipeline;
+    try {
+      p = await this.device.createComputePipelineAsync({
+        label: key,
+        layout: this.layout,
+        compute: { module, entryPoint: 'main', constants: { STAGE_WORDS: stageWords } },
+      });
+    } catch (cause) {
       const info = await module.getCompilationInfo();
       const lines = info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`);
-      throw new Error(`pipeline ${key}: ${error.message}${lines.length > 0 ? `\n${lines.join('\n')}` : ''}`);
+      throw new Error(`pipeline ${key}: ${String(cause)}${lines.length > 0 ? `\n${lines.join('\n')}` : ''}`, { cause });
     }
     this.pipelines.set(key, p);
     return p;
