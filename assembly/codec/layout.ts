@@ -35,11 +35,11 @@ export const DEC_STREAM: usize = DEC_GAPS + DEC_GAP_BYTES;
 export const DEC_REVERSED: usize = DEC_STREAM + DEC_STREAM_BYTES + 48;
 /** Slots: 4 bytes per window of the tile (8 reserved). */
 export const DEC_SLOTS: usize = DEC_REVERSED + DEC_STREAM_BYTES + 48;
-/** Lookup logs of the (up to 8) lockstep streams: one u16 table index per lookup of a round (<= 64). */
+/** Lookup logs of the 4 lockstep streams: one u16 table index per lookup of a round (<= 64). */
 export const DEC_LOG: usize = DEC_SLOTS + 512 * 8 * <usize>DECODE_TILE_CHUNKS;
 export const DEC_LOG_BYTES_PER_STREAM: usize = 256;
-/** Per-stream state of a lockstep group (7 x 8 x i32). */
-export const DEC_STATE: usize = DEC_LOG + 8 * DEC_LOG_BYTES_PER_STREAM;
+/** Per-stream state of a lockstep group (6 x 4 x i32). */
+export const DEC_STATE: usize = DEC_LOG + 4 * DEC_LOG_BYTES_PER_STREAM;
 /** Staged exponents: each chunk's elements, 8 slack bytes after each. */
 export const DEC_STAGE: usize = DEC_STATE + 256;
 /** Sign/mantissa bytes of the tile's elements, and their BF16 words. */
