@@ -3,6 +3,7 @@
  * the logits with temperature, top-k and top-p (applied in that order, as transformers does) and a
  * seeded generator, so a seed reproduces a run. Ties are broken by the lower token id everywhere.
  */
+import { uniformRandom } from '../util/random.js';
 import { Df11Error } from '../errors.js';
 
 export interface SamplingOptions {
@@ -14,20 +15,6 @@ export interface SamplingOptions {
   topP?: number;
   /** Seed of the random generator (default 0). */
   seed?: number;
-}
-
-const UINT32_RANGE = 2 ** 32;
-
-/** mulberry32: a small, fast 32-bit generator; returns floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / UINT32_RANGE;
-  };
 }
 
 export class Sampler {
@@ -44,7 +31,7 @@ export class Sampler {
     if (!(this.temperature >= 0) || !Number.isFinite(this.temperature)) throw new Df11Error('usage', `temperature must be >= 0, got ${this.temperature}`);
     if (!Number.isSafeInteger(this.topK) || this.topK < 0) throw new Df11Error('usage', `top-k must be a whole number >= 0, got ${this.topK}`);
     if (!(this.topP > 0 && this.topP <= 1)) throw new Df11Error('usage', `top-p must be in (0, 1], got ${this.topP}`);
-    this.random = mulberry32(options.seed ?? 0);
+    this.random = uniformRandom(options.seed ?? 0);
   }
 
   /** True when the GPU's argmax is the choice (no logits needed). */

@@ -3,21 +3,12 @@
 // Deterministic across platforms: mulberry32 for uniform 32-bit numbers, Box-Muller for normals.
 
 import { f32BitsToBf16 } from '../format/float.js';
+import { mulberry32 } from '../util/random.js';
+
+export { mulberry32 };
 
 /** The standard deviation of linear weights in trained LLMs of the Llama family (about 10.9 DF11 bits/weight). */
 export const REALISTIC_WEIGHT_STD = 0.02;
-
-/** mulberry32: a small, fast 32-bit PRNG; returns a function giving uniform uint32 values. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 const TWO_POW_32 = 4294967296;
 

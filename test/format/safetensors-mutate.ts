@@ -1,6 +1,7 @@
 // Seeded mutation of safetensors headers and an independent checker of parsed headers, shared by the
 // fuzz test (test/format/safetensors-fuzz.test.ts) and the long fuzz run (bench/fuzz-safetensors.ts).
 
+import { uniformRandom } from '../../src/util/random.js';
 import assert from 'node:assert/strict';
 import { DTYPE_BYTES, isDtype } from '../../src/format/dtype.js';
 import type { SafetensorsHeader } from '../../src/format/safetensors-header.js';
@@ -20,16 +21,9 @@ export const CONTAINER_ERROR_CODES: ReadonlySet<string> = new Set([
 
 export type Rng = () => number;
 
-/** mulberry32: a small, fast, seedable PRNG returning floats in [0, 1). */
+/** Seeded uniform floats in [0, 1) (mulberry32). */
 export function makeRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return uniformRandom(seed);
 }
 
 export function randInt(rng: Rng, n: number): number {
