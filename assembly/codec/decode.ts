@@ -399,11 +399,15 @@ function assemble(exps: usize, sm: usize, out: usize, count: i32): void {
   }
 }
 
-/** Reverses the DEC_STREAM_BYTES (a multiple of 16) bytes at DEC_STREAM into DEC_REVERSED. */
-export function reverseStream(): void {
+/**
+ * Reverses the DEC_STREAM_BYTES (a multiple of 16) bytes at DEC_STREAM + shift (0..7: the host copies
+ * them in at the source's alignment) into DEC_REVERSED.
+ */
+export function reverseStream(shift: i32): void {
+  const from = DEC_STREAM + <usize>shift;
   const last = DEC_REVERSED + DEC_STREAM_BYTES - 16;
   for (let k: usize = 0; k < DEC_STREAM_BYTES; k += 16) {
-    const v = v128.load(DEC_STREAM + k);
+    const v = v128.load(from + k);
     v128.store(last - k, i8x16.shuffle(v, v, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
   }
 }
@@ -415,6 +419,9 @@ let tFirst: i32 = 0; // global index of the tile's first chunk
 let tLastChunk: i32 = 0; // K - 1
 let tElements: i32 = 0; // N
 let tStreamBytes: i32 = 0; // B
+// Where the tile's sign/mantissa bytes and BF16 words start: DEC_SM + tSmShift, DEC_OUT + tOutShift.
+let tSmShift: usize = 0;
+let tOutShift: usize = 0;
 
 /** op[first + c] (global element index). */
 @inline function opAt(c: i32): i32 {
@@ -461,7 +468,7 @@ function finishChunk(c: i32, end: i32, count: i32, lastStart: i32): i32 {
     if (bytes != tStreamBytes) return fail(ERR_STREAM_LENGTH, chunk, p, bytes, tStreamBytes);
   }
   const base = <usize>(first - opAt(0));
-  assemble(stageOf(c), DEC_SM + base, DEC_OUT + (base << 1), want);
+  assemble(stageOf(c), DEC_SM + tSmShift + base, DEC_OUT + tOutShift + (base << 1), want);
   return OK;
 }
 
@@ -636,14 +643,17 @@ function decodeGroup(c: i32): i32 {
  *    bytes past the tensor's end;
  *  - DEC_STREAM: the tile's stream bytes from byte 4096*first (and 4 look-ahead bytes), zero past B,
  *    and reversed them (reverseStream);
- *  - DEC_SM: the sign/mantissa bytes of elements op[first] .. min(op[first + chunks], N).
+ *  - DEC_SM + smShift: the sign/mantissa bytes of elements op[first] .. min(op[first + chunks], N).
  * Every chunk's element count (min(op[b+1], N) - op[b]) is at most 32768 (else an error). The last
- * chunk of the unit is skipped when it produces nothing. The output (DEC_OUT) holds the BF16 words of
- * the same elements as DEC_SM.
+ * chunk of the unit is skipped when it produces nothing. The output, at DEC_OUT + outShift, holds the
+ * BF16 words of the same elements. (The shifts, 0..7, let the host copy at its arrays' alignment:
+ * V8 copies to and from shared memory word by word only when both sides are aligned alike.)
  * @returns 0, or an error code (detail through the error getters).
  */
-export function decodeTile(rows: i32, first: i32, chunks: i32, lastChunk: i32, elements: i32, streamBytes: i32): i32 {
+export function decodeTile(rows: i32, first: i32, chunks: i32, lastChunk: i32, elements: i32, streamBytes: i32, smShift: i32, outShift: i32): i32 {
   errCode = OK;
+  tSmShift = <usize>(smShift & 7);
+  tOutShift = <usize>(outShift & 7);
   gLengthRow = DEC_LUTS + <usize>(rows - 1) * LUT_ROW;
   tFirst = first;
   tLastChunk = lastChunk;

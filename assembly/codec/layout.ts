@@ -46,6 +46,7 @@ export const DEC_STAGE: usize = DEC_STATE + 256;
 export const DEC_SM: usize = DEC_STAGE + (MAX_CHUNK_ELEMENTS + 8) * <usize>DECODE_TILE_CHUNKS + ALIGN;
 export const DEC_OUT: usize = DEC_SM + MAX_CHUNK_ELEMENTS * <usize>DECODE_TILE_CHUNKS + ALIGN;
 export const DEC_END: usize = DEC_OUT + 2 * MAX_CHUNK_ELEMENTS * <usize>DECODE_TILE_CHUNKS + ALIGN;
+// (The stream, sign/mantissa and output regions each have >= 16 spare bytes for a start shift of 0..7.)
 
 // ---- Encoder (assembly/codec/encode.ts). A tile is ENCODE_TILE_ELEMENTS BF16 words.
 /** Elements per tile (32 KiB of BF16 input). */

@@ -21,8 +21,8 @@ export interface CodecExports extends Record<(typeof LAYOUT_NAMES)[number], Wasm
   readonly memory: WasmMemory;
   heapBase(): number;
   buildDecodeTables(rows: number): void;
-  reverseStream(): void;
-  decodeTile(rows: number, first: number, chunks: number, lastChunk: number, elements: number, streamBytes: number): number;
+  reverseStream(shift: number): void;
+  decodeTile(rows: number, first: number, chunks: number, lastChunk: number, elements: number, streamBytes: number, smShift: number, outShift: number): number;
   errorChunk(): number;
   errorBit(): number;
   errorValue(): number;

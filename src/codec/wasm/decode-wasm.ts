@@ -21,6 +21,8 @@ const LOOK_AHEAD_BYTES = 4;
 const GAP_TAIL_BYTES = 2;
 /** Zero bytes after the copied gaps (the kernel reads two bytes per window). */
 const GAP_PAD_BYTES = 4;
+/** Copies keep their alignment mod 8 (the word size of V8's copies to and from shared memory). */
+const ALIGN_MASK = 7;
 
 /** Result codes of the kernel's decodeTile (assembly/codec/decode.ts). */
 const KERNEL_ERRORS: Record<number, Df11ErrorCode> = {
@@ -119,21 +121,29 @@ function decodeTile(wasm: CodecWasm, prepared: WasmPreparedUnit, out: Uint16Arra
   const u32 = wasm.u32;
   const opEnd = Math.min(end + 1, k);
   for (let b = first; b <= opEnd; b++) u32[(at.DEC_OPS >>> 2) + b - first] = op[b]!;
+  // Each copy lands at its source's (or target's) alignment mod 8: V8 copies to and from shared memory
+  // word by word only when both sides are aligned alike, else byte by byte.
   // Stream bytes of the tile and the look-ahead bytes, zero past B; then reversed by the kernel.
+  const enc = unit.encodedExponent;
   const encFrom = first * CHUNK_BYTES;
   const encTo = Math.min(streamBytes, end * CHUNK_BYTES + LOOK_AHEAD_BYTES);
-  mem.set(unit.encodedExponent.subarray(encFrom, encTo), at.DEC_STREAM);
-  mem.fill(0, at.DEC_STREAM + (encTo - encFrom), at.DEC_STREAM + at.DEC_STREAM_BYTES);
-  wasm.exports.reverseStream();
+  const encShift = (enc.byteOffset + encFrom) & ALIGN_MASK;
+  mem.set(enc.subarray(encFrom, encTo), at.DEC_STREAM + encShift);
+  mem.fill(0, at.DEC_STREAM + encShift + (encTo - encFrom), at.DEC_STREAM + encShift + at.DEC_STREAM_BYTES);
+  wasm.exports.reverseStream(encShift);
   // Gaps from window 512 * first, through the next chunk's first window, zero-padded.
   const gapFrom = first * GAP_BYTES_PER_CHUNK;
   const gapTo = Math.min(unit.gaps.length, end * GAP_BYTES_PER_CHUNK + GAP_TAIL_BYTES);
   mem.set(unit.gaps.subarray(gapFrom, gapTo), at.DEC_GAPS);
   mem.fill(0, at.DEC_GAPS + (gapTo - gapFrom), at.DEC_GAPS + (end - first) * GAP_BYTES_PER_CHUNK + GAP_TAIL_BYTES + GAP_PAD_BYTES);
-  mem.set(unit.signMantissa.subarray(e0, e1), at.DEC_SM);
-  const result = wasm.exports.decodeTile(unit.luts.length / LUT_ROW_BYTES, first, end - first, k - 1, n, streamBytes);
+  const sm = unit.signMantissa;
+  const smShift = (sm.byteOffset + e0) & ALIGN_MASK;
+  mem.set(sm.subarray(e0, e1), at.DEC_SM + smShift);
+  const outShift = (out.byteOffset + 2 * e0) & ALIGN_MASK;
+  const result = wasm.exports.decodeTile(unit.luts.length / LUT_ROW_BYTES, first, end - first, k - 1, n, streamBytes, smShift, outShift);
   if (result !== 0) throw kernelError(wasm, result, context);
-  out.set(wasm.u16.subarray(at.DEC_OUT >>> 1, (at.DEC_OUT >>> 1) + (e1 - e0)), e0);
+  const outAt = (at.DEC_OUT + outShift) >>> 1;
+  out.set(wasm.u16.subarray(outAt, outAt + (e1 - e0)), e0);
 }
 
 function kernelError(wasm: CodecWasm, result: number, context: UnitContext): Df11Error {
