@@ -16,6 +16,33 @@ export function align(n: number, to: number): number {
   return Math.ceil(n / to) * to;
 }
 
+/**
+ * Queued upload bytes after which model loading waits for the GPU. Dawn copies the data of each
+ * queue.writeBuffer into host staging memory that is freed only once the GPU has run the copy, so a
+ * model uploaded without waiting would briefly hold a second host copy of itself (16 GB for an 8B
+ * model in BF16).
+ */
+export const UPLOAD_SYNC_BYTES = 256 * 1024 ** 2;
+
+/** Bounds the host staging memory of a sequence of uploads (see UPLOAD_SYNC_BYTES). */
+export class UploadPacer {
+  private pending = 0;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly syncBytes = UPLOAD_SYNC_BYTES,
+  ) {}
+
+  /** Counts `bytes` just queued; once syncBytes have been, waits until the GPU has run them. */
+  async add(bytes: number): Promise<void> {
+    this.pending += bytes;
+    if (this.pending < this.syncBytes) return;
+    this.pending = 0;
+    this.device.queue.submit([]);
+    await this.device.queue.onSubmittedWorkDone();
+  }
+}
+
 export class GpuMemory {
   private current = 0;
   private highWater = 0;

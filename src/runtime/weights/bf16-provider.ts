@@ -12,7 +12,7 @@
  * are cheap to upload), then layers from the last one down, then the head; or everything on the host.
  */
 import { Df11Error } from '../../errors.js';
-import { align, BUFFER_USAGE, type GpuMemory } from '../gpu-memory.js';
+import { align, BUFFER_USAGE, UploadPacer, type GpuMemory } from '../gpu-memory.js';
 import type { ModelConfig } from '../model-config.js';
 import type { Bf16ModelFiles } from '../model-files.js';
 import { EMBEDDING_WEIGHT, LAYER_MATRICES, LM_HEAD_WEIGHT, matrixWeight, type LayerMatrix } from '../weight-names.js';
@@ -160,6 +160,7 @@ export class Bf16WeightProvider implements WeightProvider {
   }
 
   private async load(files: Bf16ModelFiles): Promise<void> {
+    const pacer = new UploadPacer(this.memory.device);
     for (const g of this.groups) {
       for (const m of g.matrices) {
         const bytes = await files.tensors.read(m.name);
@@ -167,6 +168,7 @@ export class Bf16WeightProvider implements WeightProvider {
         if (g.resident) {
           g.buffers.set(m.name, this.memory.createWith(m.name, bytes, BUFFER_USAGE.STORAGE));
           this.bytesHeld += align(m.bytes, 4);
+          await pacer.add(m.bytes);
         } else {
           g.host.set(m.name, bytes);
         }

@@ -14,7 +14,7 @@ import { unitPieces } from '../../format/df11-pieces.js';
 import { shapesFromConfig } from '../../format/df11-pieces.js';
 import { GpuDecoder, type GpuDecoderOptions } from '../../gpu/decoder.js';
 import type { GpuUnit } from '../../gpu/gpu-unit.js';
-import { align, BUFFER_USAGE, type GpuMemory } from '../gpu-memory.js';
+import { align, BUFFER_USAGE, UploadPacer, type GpuMemory } from '../gpu-memory.js';
 import type { ModelConfig } from '../model-config.js';
 import type { Df11ModelFiles, Df11UnitInfo } from '../model-files.js';
 import { EMBEDDING_WEIGHT, LAYER_MATRICES, LM_HEAD_WEIGHT, matrixWeight, type LayerMatrix } from '../weight-names.js';
@@ -76,6 +76,7 @@ export class Df11WeightProvider implements WeightProvider {
     const placements = new Map<string, Placement>();
     const lookup = shapesFromConfig(files.config);
     const p = new Df11WeightProvider(memory, decoder, units, placements, config.layers);
+    const pacer = new UploadPacer(memory.device);
     try {
       for (const info of files.units) {
         for (const piece of unitPieces(info, lookup, files.name)) {
@@ -90,6 +91,7 @@ export class Df11WeightProvider implements WeightProvider {
           throw e;
         }
         units.set(info.path, { info, gpu, bytes });
+        await pacer.add(bytes);
         p.trackedBytes += bytes;
       }
       const [vocab, hidden] = vocabShape(config);

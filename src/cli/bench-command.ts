@@ -1,0 +1,92 @@
+// `df11 bench generate`: the inference engine's speed on a synthetic model of a real shape, in each
+// mode (see bench-generate.ts).
+import { resolve } from 'node:path';
+import type { EngineMode } from '../runtime/weights/weight-provider.js';
+import { SYNTHETIC_SHAPE_NAMES, type SyntheticShapeName } from '../synthetic/model-shapes.js';
+import { choiceOption, flagOption, intOption, positional, stringOption, usageError } from './args.js';
+import { benchGenerate } from './bench-generate.js';
+import { EXIT_OK, type CliCommand, type CliContext, type CommandArgs } from './command.js';
+import { parseByteSize } from './generate-command.js';
+
+const MODES: readonly EngineMode[] = ['bf16', 'df11', 'offload'];
+const DEFAULT_TOKENS = 128;
+const DEFAULT_PROMPT_TOKENS = 8;
+const DEFAULT_WARMUP_TOKENS = 2;
+const DEFAULT_MODE_SECONDS = 90;
+const MAX_TOKENS = 1 << 20;
+const MAX_LAYERS = 1024;
+const MAX_SECONDS = 24 * 3600;
+const MAX_SEED = 0xffff;
+const DEFAULT_CACHE_DIR = '.cache/bench';
+
+export const benchCommand: CliCommand = {
+  name: 'bench',
+  summary: 'benchmark the inference engine on a synthetic model of a real shape (bench generate)',
+  usage: 'generate [--shape S] [--modes M,...] [--tokens N] [options]',
+  help: `Builds a synthetic model in memory (no files): normal(0, 0.02) BF16 weights of a real
+architecture, one decoder layer's buffer (and, for df11, one DF11 unit encoded by this codec)
+served for every layer: fine for timing, the generated text means nothing. Then runs batch-1 greedy
+decoding after a short prompt in each mode and prints tok/s, ms/token, time to first token, peak GPU
+memory (bytes the engine allocated), the tokens generated before the KV cache ran out under
+--gpu-memory, the adapter, and the effective bandwidth (weight bytes per token x tok/s) next to the
+card's peak when the card is known.
+
+Options:
+  --shape S          ${SYNTHETIC_SHAPE_NAMES.join(', ')} (default llama-3.1-8b)
+  --modes M,...      engine modes to run, in order: ${MODES.join(', ')} (default all three)
+  --tokens N         new tokens per mode (default ${DEFAULT_TOKENS})
+  --prompt-tokens N  prompt length (default ${DEFAULT_PROMPT_TOKENS})
+  --warmup N         tokens generated before the timed run in each mode (default ${DEFAULT_WARMUP_TOKENS})
+  --gpu-memory B     cap on the engine's GPU memory (bytes, or 512MiB, 8GB, ...)
+  --layers N         decoder layers instead of the shape's (quicker, less memory)
+  --seed S           seed of the synthetic weights (default 1)
+  --mode-seconds S   stop a mode's timed run after S seconds (default ${DEFAULT_MODE_SECONDS})
+  --cache-dir D      where encoded DF11 units are cached (default ${DEFAULT_CACHE_DIR})
+  --no-cache         encode the DF11 units every time`,
+  options: {
+    shape: { type: 'string' },
+    modes: { type: 'string' },
+    tokens: { type: 'string' },
+    'prompt-tokens': { type: 'string' },
+    warmup: { type: 'string' },
+    'gpu-memory': { type: 'string' },
+    layers: { type: 'string' },
+    seed: { type: 'string' },
+    'mode-seconds': { type: 'string' },
+    'cache-dir': { type: 'string' },
+    'no-cache': { type: 'boolean' },
+  },
+  positionals: { min: 1, max: 1 },
+  run: runBench,
+};
+
+function modesOption(args: CommandArgs): EngineMode[] {
+  const raw = stringOption(args, 'modes');
+  if (raw === undefined) return [...MODES];
+  const modes = raw.split(',').map((m) => m.trim());
+  for (const m of modes) if (!(MODES as readonly string[]).includes(m)) throw usageError(`--modes takes ${MODES.join(', ')} separated by commas, got "${raw}"`);
+  return modes as EngineMode[];
+}
+
+async function runBench(args: CommandArgs, ctx: CliContext): Promise<number> {
+  const what = positional(args, 0, 'what to benchmark (generate)');
+  if (what !== 'generate') throw usageError(`df11 bench knows "generate", got "${what}"`);
+  const capRaw = stringOption(args, 'gpu-memory');
+  const layersRaw = stringOption(args, 'layers');
+  await benchGenerate(
+    {
+      shape: choiceOption<SyntheticShapeName>(args, 'shape', SYNTHETIC_SHAPE_NAMES, 'llama-3.1-8b'),
+      modes: modesOption(args),
+      tokens: intOption(args, 'tokens', DEFAULT_TOKENS, 1, MAX_TOKENS),
+      promptTokens: intOption(args, 'prompt-tokens', DEFAULT_PROMPT_TOKENS, 1, MAX_TOKENS),
+      warmupTokens: intOption(args, 'warmup', DEFAULT_WARMUP_TOKENS, 0, MAX_TOKENS),
+      gpuMemoryBytes: capRaw === undefined ? undefined : parseByteSize(capRaw, 'gpu-memory'),
+      layers: layersRaw === undefined ? undefined : intOption(args, 'layers', 1, 1, MAX_LAYERS),
+      seed: intOption(args, 'seed', 1, 0, MAX_SEED),
+      modeSeconds: intOption(args, 'mode-seconds', DEFAULT_MODE_SECONDS, 1, MAX_SECONDS),
+      cacheDir: flagOption(args, 'no-cache') ? undefined : resolve(stringOption(args, 'cache-dir') ?? DEFAULT_CACHE_DIR),
+    },
+    ctx,
+  );
+  return EXIT_OK;
+}
