@@ -1,7 +1,8 @@
 // src/codec/wasm/codec-wasm.generated.ts must be the module that scripts/build-wasm.mjs builds from
 // assembly/codec/*.ts today (run `node scripts/build-wasm.mjs` and commit the generated file).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -29,4 +30,20 @@ it('the generated module is byte for byte what the build script compiles now', {
   // And the compiled copy the tests run carries the same bytes.
   const embedded = current.slice(current.indexOf('CODEC_WASM_BASE64 =')).match(/'[^']*'/g)!.map((q) => q.slice(1, -1)).join('');
   assert.equal(embedded, CODEC_WASM_BASE64, 'the compiled generated module differs from the source file (rebuild)');
+});
+
+it('the committed module is the one its committed sources build (a build must not change it)', (t) => {
+  // `npm test` rebuilds the module first, so a stale commit shows as a modified generated file while
+  // the sources are unmodified. Skipped outside a git checkout, and while the sources have edits.
+  const root = repoRoot();
+  if (!existsSync(join(root, '.git'))) return t.skip('not a git checkout');
+  const changed = (path: string): boolean => {
+    try {
+      return execFileSync('git', ['status', '--porcelain', '--', path], { cwd: root, encoding: 'utf8' }).trim() !== '';
+    } catch {
+      return false;
+    }
+  };
+  if (changed('assembly') || changed('scripts/build-wasm.mjs')) return t.skip('the kernel sources have uncommitted edits');
+  assert.ok(!changed('src/codec/wasm/codec-wasm.generated.ts'), `${STALE} (the committed file is stale)`);
 });
