@@ -128,9 +128,11 @@ async function runMode(gpu: GpuContext, model: SyntheticModel, mode: EngineMode,
     );
     return { mode, loadMs, summary, peakBytes: engine.memory.peakBytes, weights: engine.describeWeights(), error: undefined };
   } catch (e) {
-    if (!(e instanceof Df11Error) || e.code === 'interrupted') throw e;
-    ctx.stdout.write(`${mode}: failed: ${e.message}\n`);
-    return { mode, loadMs: performance.now() - t0, summary: undefined, peakBytes: engine?.memory.peakBytes ?? 0, weights: '', error: `${e.code}: ${e.message}` };
+    // one mode's failure (out of memory, a device limit, a decoder error) leaves the others to run
+    if (e instanceof Df11Error && e.code === 'interrupted') throw e;
+    const what = e instanceof Df11Error ? `${e.code}: ${e.message}` : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    ctx.stdout.write(`${mode}: failed: ${what}\n`);
+    return { mode, loadMs: performance.now() - t0, summary: undefined, peakBytes: engine?.memory.peakBytes ?? 0, weights: '', error: what };
   } finally {
     engine?.destroy();
     await gpu.device.queue.onSubmittedWorkDone();
