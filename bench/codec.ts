@@ -11,43 +11,12 @@ import { codecWasm } from '../src/codec/wasm/codec-wasm.js';
 import { decodePreparedChunksWasm, prepareUnitWasm } from '../src/codec/wasm/decode-wasm.js';
 import { exponentHistogramWasm } from '../src/codec/wasm/encode-wasm.js';
 import { bestOf, machineLine, rateLine } from './timing.js';
+import { syntheticBf16Weights } from '../src/synthetic/weights.js';
 
 const DEFAULT_MILLIONS = 64;
 const STD_DEV = 0.02;
 const REPEATS = 3;
 const MB = 1e6;
-
-/** Mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** n normal(0, sd) samples rounded to BF16 (round to nearest even), via Box-Muller. */
-function syntheticWeights(n: number, sd: number, seed: number): Uint16Array {
-  const rand = mulberry32(seed);
-  const f32 = new Float32Array(1);
-  const u32 = new Uint32Array(f32.buffer);
-  const out = new Uint16Array(n);
-  const toBf16 = (v: number): number => {
-    f32[0] = v;
-    const x = u32[0]!;
-    return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
-  };
-  for (let i = 0; i < n; i += 2) {
-    const u1 = rand() || Number.MIN_VALUE;
-    const u2 = rand();
-    const r = sd * Math.sqrt(-2 * Math.log(u1));
-    out[i] = toBf16(r * Math.cos(2 * Math.PI * u2));
-    if (i + 1 < n) out[i + 1] = toBf16(r * Math.sin(2 * Math.PI * u2));
-  }
-  return out;
-}
 
 async function report(label: string, bytes: number, what: string, run: () => unknown): Promise<void> {
   console.log(`${rateLine(label, bytes, await bestOf(REPEATS, run), 1)} of ${what}`);
@@ -57,7 +26,7 @@ const millions = Number(process.argv[2] ?? DEFAULT_MILLIONS);
 const n = Math.round(millions * 2 ** 20);
 console.log(machineLine());
 console.log(`input: ${n} BF16 weights ~ normal(0, ${STD_DEV}) (${((2 * n) / MB).toFixed(1)} MB), best of ${REPEATS}`);
-const weights = syntheticWeights(n, STD_DEV, 42);
+const weights = syntheticBf16Weights(n, { seed: 42, std: STD_DEV });
 const bf16Bytes = 2 * n;
 const wasm = codecWasm();
 if (!wasm) throw new Error('WebAssembly is not available');
