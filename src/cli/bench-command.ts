@@ -6,7 +6,7 @@ import { SYNTHETIC_SHAPE_NAMES, type SyntheticShapeName } from '../synthetic/mod
 import { choiceOption, flagOption, intOption, positional, stringOption, usageError } from './args.js';
 import { benchGenerate } from './bench-generate.js';
 import { EXIT_OK, type CliCommand, type CliContext, type CommandArgs } from './command.js';
-import { parseByteSize } from './generate-command.js';
+import { parseByteSize } from './generation-options.js';
 
 const MODES: readonly EngineMode[] = ['bf16', 'df11', 'offload'];
 const DEFAULT_TOKENS = 128;

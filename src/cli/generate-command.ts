@@ -5,52 +5,12 @@ import { InferenceEngine } from '../runtime/engine.js';
 import { parseModelConfig } from '../runtime/model-config.js';
 import { generate, type GenerationSummary } from '../runtime/generate.js';
 import { loadTokenizer, openModelDir } from '../runtime/node/open-model.js';
-import type { EngineMode } from '../runtime/weights/weight-provider.js';
-import { choiceOption, intOption, positional, stringOption, usageError } from './args.js';
+import { positional, stringOption, usageError } from './args.js';
+import { GENERATION_OPTIONS, parseGenerationOptions } from './generation-options.js';
 import { EXIT_OK, type CliCommand, type CliContext, type CommandArgs } from './command.js';
 import { formatBytes } from './progress.js';
 
-const MODES: readonly EngineMode[] = ['bf16', 'df11', 'offload'];
 const DEFAULT_MAX_TOKENS = 256;
-const MAX_TOKENS_LIMIT = 1 << 20;
-const MAX_TOP_K = 1 << 24;
-const MAX_SEED = 0xffffffff;
-/** Byte-size suffixes accepted by --gpu-memory. */
-const BYTE_UNITS: Readonly<Record<string, number>> = {
-  '': 1,
-  b: 1,
-  k: 1024,
-  kb: 1e3,
-  kib: 1024,
-  m: 1024 ** 2,
-  mb: 1e6,
-  mib: 1024 ** 2,
-  g: 1024 ** 3,
-  gb: 1e9,
-  gib: 1024 ** 3,
-  t: 1024 ** 4,
-  tb: 1e12,
-  tib: 1024 ** 4,
-};
-
-/** "123", "512MiB", "1.5G", "8GB" -> bytes. @throws usage error otherwise. */
-export function parseByteSize(raw: string, option: string): number {
-  const m = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*$/.exec(raw);
-  const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw usageError(`--${option} must be a size in bytes such as 2000000000, 512MiB or 8GB, got "${raw}"`);
-  const bytes = Math.floor(Number(m[1]) * unit);
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw usageError(`--${option} must be a positive size, got "${raw}"`);
-  return bytes;
-}
-
-function floatOption(args: CommandArgs, name: string, fallback: number, min: number, max: number): number {
-  const raw = stringOption(args, name);
-  if (raw === undefined) return fallback;
-  const v = Number(raw.trim());
-  if (raw.trim() === '' || !Number.isFinite(v) || v < min || v > max) throw usageError(`--${name} must be a number between ${min} and ${max}, got "${raw}"`);
-  return v;
-}
-
 export const generateCommand: CliCommand = {
   name: 'generate',
   summary: 'generate text with the WebGPU inference engine (BF16 or DF11 model)',
@@ -58,7 +18,7 @@ export const generateCommand: CliCommand = {
   help: `Arguments:
   <model-dir>      a BF16 model folder (config.json + safetensors) or a DF11 folder (df11 compress
                    output); Llama-family models (Llama 2/3, Mistral, Qwen2, Qwen3). The tokenizer is
-                   the folder's llama2.c tokenizer.bin / tok*.bin, or --tokenizer
+                   the folder's tokenizer.json, else its llama2.c tokenizer.bin / tok*.bin, or --tokenizer
 
 Options:
   --prompt P       text to continue (default: empty, generation starts from BOS)
@@ -73,21 +33,14 @@ Options:
   --gpu-memory B   cap on GPU memory for weights, scratch, KV cache and activations (bytes, or with
                    a suffix: 512MiB, 8GB). bf16 offloads layers that do not fit; generation stops
                    when the KV cache cannot grow
-  --tokenizer F    llama2.c tokenizer file (default: found in <model-dir>)
+  --tokenizer F    tokenizer.json or llama2.c tokenizer file (default: found in <model-dir>)
 
 The text goes to stdout as it is generated; the adapter, time to first token, tokens per second and
 peak GPU memory go to stderr. Without a GPU, WebGPU runs on SwiftShader (a CPU fallback, slow) when
 VK_ICD_FILENAMES points at its ICD.`,
   options: {
     prompt: { type: 'string' },
-    'max-tokens': { type: 'string' },
-    temperature: { type: 'string' },
-    'top-k': { type: 'string' },
-    'top-p': { type: 'string' },
-    seed: { type: 'string' },
-    mode: { type: 'string' },
-    'gpu-memory': { type: 'string' },
-    tokenizer: { type: 'string' },
+    ...GENERATION_OPTIONS,
   },
   positionals: { min: 1, max: 1 },
   run: runGenerate,
@@ -96,24 +49,14 @@ VK_ICD_FILENAMES points at its ICD.`,
 async function runGenerate(args: CommandArgs, ctx: CliContext): Promise<number> {
   const dir = positional(args, 0, '<model-dir>');
   const prompt = stringOption(args, 'prompt') ?? '';
-  const maxTokens = intOption(args, 'max-tokens', DEFAULT_MAX_TOKENS, 1, MAX_TOKENS_LIMIT);
-  const sampling = {
-    temperature: floatOption(args, 'temperature', 0, 0, Number.MAX_VALUE),
-    topK: intOption(args, 'top-k', 0, 0, MAX_TOP_K),
-    topP: floatOption(args, 'top-p', 1, Number.MIN_VALUE, 1),
-    seed: intOption(args, 'seed', 0, 0, MAX_SEED),
-  };
-  const modeRaw = stringOption(args, 'mode');
-  const mode = modeRaw === undefined ? undefined : choiceOption(args, 'mode', MODES, 'bf16');
-  const capRaw = stringOption(args, 'gpu-memory');
-  const gpuMemoryBytes = capRaw === undefined ? undefined : parseByteSize(capRaw, 'gpu-memory');
+  const { maxTokens, sampling, mode, gpuMemoryBytes, tokenizer: tokenizerPath } = parseGenerationOptions(args, DEFAULT_MAX_TOKENS);
 
   const model = await openModelDir(dir);
   try {
     if (mode === 'df11' && model.files.kind !== 'df11') throw usageError(`--mode df11 needs a DF11 model folder (make one with df11 compress); ${dir} holds BF16 weights`);
     if (mode !== undefined && mode !== 'df11' && model.files.kind === 'df11') throw usageError(`--mode ${mode} needs BF16 weights; ${dir} is a DF11 model (use --mode df11)`);
     const config = parseModelConfig(model.files.config, dir);
-    const tokenizer = await loadTokenizer(model.dir, config.vocabSize, stringOption(args, 'tokenizer'));
+    const tokenizer = await loadTokenizer(model.dir, config.vocabSize, tokenizerPath);
     const bos = config.bosTokenId ?? tokenizer.bosId;
     // The tokenizer adds BOS itself where the model expects it (llama2.c, Llama 3; not Qwen). With an
     // empty prompt and no BOS from the tokenizer, generation starts from the BOS/EOS id.
