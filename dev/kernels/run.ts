@@ -5,6 +5,7 @@
 //                 node dist-gpu/dev/kernels/run.js [--units layer] [--variants v1,v2] [--workgroup-bytes 32768,16384]
 // On a machine without a GPU: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json, --units tiny.
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { decodeUnit } from '../../src/codec/decode-serial.js';
 import { GpuDecoder } from '../../src/gpu/decoder.js';
@@ -15,7 +16,37 @@ import { llamaUnits } from '../../bench/gpu-units.js';
 import { repoRoot } from '../../test/helpers/paths.js';
 
 /** Workgroup bytes each variant uses besides its stage. */
-export const VARIANTS: Record<string, { fixedWorkgroupBytes: number; usesSubgroups: boolean; persistent?: boolean; note: string }> = {
+/**
+ * A variant is a file `decode-<name>.wgsl`, or a phase probe of another variant: its source with
+ * `edits` applied (each `from` must occur exactly once), so the probes measure what one phase costs
+ * without keeping near-identical copies of the kernel. Probes do not produce correct output.
+ */
+interface Variant {
+  fixedWorkgroupBytes: number;
+  usesSubgroups: boolean;
+  persistent?: boolean;
+  note: string;
+  probeOf?: string;
+  edits?: [from: string, to: string][];
+}
+
+const V5_STORES = `      store_word(h4 >> 1u, pack2(sm4, ex), e4, w_start, w_end);
+      store_word((h4 >> 1u) + 1u, pack2(sm4 >> 16u, ex >> 16u), e4 + 2, w_start, w_end);`;
+const V5_PASS_2 = '      stage_two(&SA, &SB, my_h, mine_a, my_h + mine_a, mine - mine_a, lo);';
+const V5_PASS_1 = `  count_two(&A, &B, NO_LIMIT, NO_LIMIT);
+  let count_a = A.count;
+  let count = A.count + B.count;`;
+const V5_FAKE_COUNTS = `  let count_a = (t - s) / 512u + select(0u, 1u, 2u * lid < (t - s) % 512u);
+  let count = (t - s) / 256u + select(0u, 1u, lid < (t - s) % 256u);
+  A.k = 2u; B.k = 2u;`;
+const V5_NO_STORES = '      if (sm4 == 0x12345678u && ex == 0x9abcdefu) { store_word(h4 >> 1u, 0u, e4, w_start, w_end); }';
+const V5_NO_PASS_2 = '      _ = SA; _ = SB;';
+const V5_COUNT = '  let count = A.count + B.count;\n';
+const V5_SETUP_ONLY = `${V5_COUNT}  if (lid == 0u && A.r == 12345u) { out[0] = w0 ^ w4 ^ g ^ gb; }
+  if (wg.x < 100000u) { return; }
+`;
+
+export const VARIANTS: Record<string, Variant> = {
   v1: { fixedWorkgroupBytes: 18 * 256 + 256 * 4, usesSubgroups: false, note: 'two passes, nested loops, Hillis-Steele scan' },
   v2: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4, usesSubgroups: true, note: 'flat loops, combined root table, subgroup scan' },
   v3: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v2 + 10-bit multi-symbol table' },
@@ -23,10 +54,16 @@ export const VARIANTS: Record<string, { fixedWorkgroupBytes: number; usesSubgrou
   v6: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, persistent: true, note: 'v5, persistent workgroups, next chunk prefetched' },
   v7: { fixedWorkgroupBytes: 64 * 4, usesSubgroups: true, note: 'v5 with the decode tables read through L1 (stage only in workgroup memory)' },
   v8: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v3 with all global loads first and the host-built root table' },
-  v5l1: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v5 phase probe: no output stores' },
-  v5l2: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v5 phase probe: no pass 2' },
-  v5l3: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v5 phase probe: no pass 1, no pass 2' },
-  v5l4: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v5 phase probe: setup only' },
+  v5l1: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v5 phase probe: no output stores', probeOf: 'v5', edits: [[V5_STORES, V5_NO_STORES]] },
+  v5l2: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v5 phase probe: no pass 2', probeOf: 'v5', edits: [[V5_PASS_2, V5_NO_PASS_2]] },
+  v5l3: {
+    fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4,
+    usesSubgroups: true,
+    note: 'v5 phase probe: no pass 1 (counts faked), no pass 2',
+    probeOf: 'v5',
+    edits: [[V5_PASS_1, V5_FAKE_COUNTS], [V5_PASS_2, V5_NO_PASS_2]],
+  },
+  v5l4: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v5 phase probe: setup only', probeOf: 'v5', edits: [[V5_COUNT, V5_SETUP_ONLY]] },
   v4: { fixedWorkgroupBytes: 0, usesSubgroups: true, note: 'no stage: direct writes, ~7 KB of tables' },
 };
 
@@ -60,7 +97,7 @@ async function main(): Promise<void> {
     }
     const kernel: DecodeKernelSource = {
       name: v,
-      code: readFileSync(join(repoRoot(), 'dev', 'kernels', `decode-${v}.wgsl`), 'utf8'),
+      code: variantSource(v, spec),
       fixedWorkgroupBytes: spec.fixedWorkgroupBytes,
       usesSubgroups: spec.usesSubgroups,
       ...(spec.persistent ? { persistentWorkgroups: Number(arg('persistent', '1024')) } : {}),
@@ -94,4 +131,15 @@ async function main(): Promise<void> {
   ctx.destroy();
 }
 
-await main();
+/** The WGSL of a variant: its file, or its base variant's file with the probe's edits applied. */
+export function variantSource(name: string, spec: Variant): string {
+  let code = readFileSync(join(repoRoot(), 'dev', 'kernels', `decode-${spec.probeOf ?? name}.wgsl`), 'utf8');
+  for (const [from, to] of spec.edits ?? []) {
+    const at = code.indexOf(from);
+    if (at < 0 || code.indexOf(from, at + 1) >= 0) throw new Error(`probe ${name}: the edited text must occur exactly once in decode-${spec.probeOf}.wgsl`);
+    code = code.slice(0, at) + to + code.slice(at + from.length);
+  }
+  return code;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
