@@ -3,7 +3,7 @@
 // memory (exponent | length << 8 per column), so a code of <= 8 bits costs one lookup; longer codes
 // walk the raw LUT rows; (c) a subgroup scan of the counts (one barrier) instead of Hillis-Steele.
 // Requires the 'subgroups' feature and subgroups laid out linearly in local_invocation_index
-// (checked on the host). Bindings, workgroup shape and invariants: see decode-v1.wgsl.
+// (checked on the host). Bindings, workgroup shape and invariants: see src/gpu/kernels/decode-portable.wgsl (v1).
 enable subgroups;
 
 struct Params {

@@ -10,7 +10,7 @@
 // next chunk's first exponent decoded separately (the seam). Long codes walk the LUT rows in the
 // `luts` binding (global memory, cached).
 // Requires 'subgroups' with subgroups laid out linearly in local_invocation_index (host-checked).
-// Bindings, workgroup shape, checks and invariants: as decode-v1.wgsl.
+// Bindings, workgroup shape, checks and invariants: as src/gpu/kernels/decode-portable.wgsl (v1).
 enable subgroups;
 
 struct Params {

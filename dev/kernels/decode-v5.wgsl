@@ -5,7 +5,7 @@
 // index and the 8-bit root get there), leaving ~5 KB of tables in workgroup memory, so the exponent
 // stage holds a whole chunk in one round at 20 KB. Zeroing and writing cover only the chunk's span.
 // Requires 'subgroups' with subgroups laid out linearly in local_invocation_index (host-checked).
-// Bindings, workgroup shape and invariants: see decode-v1.wgsl.
+// Bindings, workgroup shape and invariants: see src/gpu/kernels/decode-portable.wgsl (v1).
 enable subgroups;
 
 struct Params {

@@ -4,7 +4,7 @@
 // gaps and stream words of the workgroup's next chunk are already being loaded (v5 stalled on those
 // loads at the start of every chunk with only ~2 workgroups per SM resident).
 // Requires 'subgroups' with subgroups laid out linearly in local_invocation_index (host-checked).
-// Bindings and invariants: see decode-v1.wgsl.
+// Bindings and invariants: see src/gpu/kernels/decode-portable.wgsl (v1).
 enable subgroups;
 
 struct Params {

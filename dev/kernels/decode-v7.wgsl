@@ -3,7 +3,7 @@
 // only the exponent stage (~13 KB for a whole chunk) and the scan's subgroup sums, so more
 // workgroups fit per SM (NVIDIA's Vulkan driver gave about 56 KB per SM: see probe-occupancy.ts).
 // Requires 'subgroups' with subgroups laid out linearly in local_invocation_index (host-checked).
-// Bindings and invariants: see decode-v1.wgsl.
+// Bindings and invariants: see src/gpu/kernels/decode-portable.wgsl (v1).
 enable subgroups;
 
 struct Params {

@@ -26,6 +26,8 @@ interface Variant {
   usesSubgroups: boolean;
   persistent?: boolean;
   note: string;
+  /** The promoted variants live in the library: their source path, relative to the repository root. */
+  file?: string;
   probeOf?: string;
   edits?: [from: string, to: string][];
 }
@@ -47,9 +49,9 @@ const V5_SETUP_ONLY = `${V5_COUNT}  if (lid == 0u && A.r == 12345u) { out[0] = w
 `;
 
 export const VARIANTS: Record<string, Variant> = {
-  v1: { fixedWorkgroupBytes: 18 * 256 + 256 * 4, usesSubgroups: false, note: 'two passes, nested loops, Hillis-Steele scan' },
+  v1: { fixedWorkgroupBytes: 18 * 256 + 256 * 4, usesSubgroups: false, note: 'two passes, nested loops, Hillis-Steele scan', file: 'src/gpu/kernels/decode-portable.wgsl' },
   v2: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4, usesSubgroups: true, note: 'flat loops, combined root table, subgroup scan' },
-  v3: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v2 + 10-bit multi-symbol table' },
+  v3: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v2 + 10-bit multi-symbol table', file: 'src/gpu/kernels/decode.wgsl' },
   v5: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v3 + two lockstep chains per invocation, raw LUT rows in global memory' },
   v6: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, persistent: true, note: 'v5, persistent workgroups, next chunk prefetched' },
   v7: { fixedWorkgroupBytes: 64 * 4, usesSubgroups: true, note: 'v5 with the decode tables read through L1 (stage only in workgroup memory)' },
@@ -133,7 +135,9 @@ async function main(): Promise<void> {
 
 /** The WGSL of a variant: its file, or its base variant's file with the probe's edits applied. */
 export function variantSource(name: string, spec: Variant): string {
-  let code = readFileSync(join(repoRoot(), 'dev', 'kernels', `decode-${spec.probeOf ?? name}.wgsl`), 'utf8');
+  const base = spec.probeOf === undefined ? spec : VARIANTS[spec.probeOf]!;
+  const file = base.file ?? join('dev', 'kernels', `decode-${spec.probeOf ?? name}.wgsl`);
+  let code = readFileSync(join(repoRoot(), file), 'utf8');
   for (const [from, to] of spec.edits ?? []) {
     const at = code.indexOf(from);
     if (at < 0 || code.indexOf(from, at + 1) >= 0) throw new Error(`probe ${name}: the edited text must occur exactly once in decode-${spec.probeOf}.wgsl`);

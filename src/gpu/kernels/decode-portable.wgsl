@@ -1,4 +1,4 @@
-// DF11 chunk decoder, portable version (dev/kernels/decode-v1.wgsl): no optional features, fits the
+// DF11 chunk decoder, portable version (variant v1 of dev/kernels): no optional features, fits the
 // default 16 KiB of workgroup memory. Used where 'subgroups' is missing; see decode.wgsl for the fast
 // kernel. One workgroup per 4096-byte chunk of encoded_exponent (df11-format.md §8.4, §13.4), BF16
 // output packed two per u32.

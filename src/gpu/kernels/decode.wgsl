@@ -1,4 +1,4 @@
-// DF11 chunk decoder (df11-format.md §8.4, §13.4), the fast kernel (dev/kernels/decode-v3.wgsl; the
+// DF11 chunk decoder (df11-format.md §8.4, §13.4), the fast kernel (variant v3 of dev/kernels; the
 // variants tried and their numbers are in dev/kernels/README.md). One workgroup per 4096-byte chunk of
 // encoded_exponent; BF16 output packed two per u32. Requires 'subgroups', with subgroups laid out
 // linearly in local_invocation_index (checked on the host, subgroup-layout.wgsl); otherwise the host
