@@ -7,14 +7,13 @@
 //   node scripts/embed-wgsl.mjs && npx tsc -p . --outDir dist-bench
 //   node dist-bench/bench/fuzz-safetensors.js [seed=1] [count=1000000]
 // A failure prints the seed, the input index and the input (base64) so it can be replayed.
-import { readFileSync, rmSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { rmSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { truncate } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Df11Error } from '../src/errors.js';
-import { encodeSafetensorsHeader, parseSafetensorsHeader } from '../src/format/safetensors-header.js';
+import { parseSafetensorsHeader } from '../src/format/safetensors-header.js';
 import { SafetensorsReader } from '../src/format/safetensors-reader.js';
-import { sharedDemoModelDir } from '../test/helpers/paths.js';
 import {
   CONTAINER_ERROR_CODES,
   checkAcceptedHeader,
@@ -22,6 +21,8 @@ import {
   mutate,
   mutateFileSize,
   mutateLengthPrefix,
+  fuzzBases,
+  type FuzzBase,
 } from '../test/format/safetensors-mutate.js';
 
 /** One input in this many also goes through a real file and SafetensorsReader. */
@@ -30,29 +31,6 @@ const PROGRESS_EVERY = 100_000;
 /** Largest sparse file the reader pass creates (the file system must accept it). */
 const MAX_SPARSE_BYTES = 2 ** 34;
 
-interface Base {
-  json: Uint8Array;
-  fileSize: number;
-}
-
-function bases(): Base[] {
-  const demo = readFileSync(join(sharedDemoModelDir(), 'model.safetensors'));
-  const n = Number(demo.readBigUInt64LE(0));
-  const synth = encodeSafetensorsHeader(
-    [
-      { name: 'a', dtype: 'BF16', shape: [3, 4] },
-      { name: 'empty', dtype: 'F32', shape: [0, 7] },
-      { name: 'scalar', dtype: 'F64', shape: [] },
-      { name: 'b', dtype: 'U8', shape: [5] },
-      { name: 'c', dtype: 'I64', shape: [2, 1, 2] },
-    ],
-    { format: 'pt', 'k\u00e9y': 'v\u00e4lue' },
-  );
-  return [
-    { json: new Uint8Array(demo.subarray(8, 8 + n)), fileSize: demo.length },
-    { json: synth.bytes.slice(8), fileSize: synth.dataStart + synth.dataBytes },
-  ];
-}
 
 function fail(seed: number, i: number, input: Uint8Array, fileSize: number, e: unknown): never {
   console.error(`FAIL seed=${seed} input=${i} fileSize=${fileSize}`);
@@ -74,7 +52,7 @@ async function main(): Promise<void> {
   }
   console.log(`fuzz-safetensors seed=${seed} count=${count} node ${process.version} ${cpus()[0]?.model ?? '?'} x${cpus().length}`);
   const rng = makeRng(seed);
-  const bs = bases();
+  const bs = fuzzBases();
   const tmp = mkdtempSync(join(tmpdir(), 'df11-fuzz-bench-'));
   const path = join(tmp, 'fuzz.safetensors');
   const codes = new Map<string, number>();
@@ -83,7 +61,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   try {
     for (let i = 0; i < count; i++) {
-      const base = bs[i % bs.length] as Base;
+      const base = bs[i % bs.length] as FuzzBase;
       const json = mutate(rng, base.json);
       const fileSize = mutateFileSize(rng, base.fileSize - base.json.length + json.length);
       try {

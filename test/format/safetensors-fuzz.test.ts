@@ -5,15 +5,14 @@
 // mutations for millions of inputs.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Df11Error } from '../../src/errors.js';
-import { encodeSafetensorsHeader, parseSafetensorsHeader } from '../../src/format/safetensors-header.js';
+import { parseSafetensorsHeader } from '../../src/format/safetensors-header.js';
 import { parseSafetensorsIndex } from '../../src/format/safetensors-index.js';
 import { SafetensorsReader } from '../../src/format/safetensors-reader.js';
-import { sharedDemoModelDir } from '../helpers/paths.js';
 import {
   CONTAINER_ERROR_CODES,
   checkAcceptedHeader,
@@ -22,6 +21,8 @@ import {
   mutateFileSize,
   mutateLengthPrefix,
   randInt,
+  fuzzBases,
+  type FuzzBase,
 } from './safetensors-mutate.js';
 
 const SEED = 0x5afe7e45;
@@ -34,30 +35,6 @@ const FUZZ_TIMEOUT_MS = 60_000;
 const tmp = mkdtempSync(join(tmpdir(), 'df11-fuzz-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Base {
-  json: Uint8Array;
-  fileSize: number;
-}
-
-/** The demo model's real header, and a synthetic one with metadata, zero-size tensors and every width. */
-function bases(): Base[] {
-  const demo = readFileSync(join(sharedDemoModelDir(), 'model.safetensors'));
-  const n = Number(demo.readBigUInt64LE(0));
-  const synth = encodeSafetensorsHeader(
-    [
-      { name: 'a', dtype: 'BF16', shape: [3, 4] },
-      { name: 'empty', dtype: 'F32', shape: [0, 7] },
-      { name: 'scalar', dtype: 'F64', shape: [] },
-      { name: 'b', dtype: 'U8', shape: [5] },
-      { name: 'c', dtype: 'I64', shape: [2, 1, 2] },
-    ],
-    { format: 'pt', 'k\u00e9y': 'v\u00e4lue' },
-  );
-  return [
-    { json: new Uint8Array(demo.subarray(8, 8 + n)), fileSize: demo.length },
-    { json: synth.bytes.slice(8), fileSize: synth.dataStart + synth.dataBytes },
-  ];
-}
 
 /** Rethrows anything that is not a container Df11Error naming `file`. */
 function expectContainerError(e: unknown, file: string, input: () => string): void {
@@ -67,11 +44,11 @@ function expectContainerError(e: unknown, file: string, input: () => string): vo
 
 test(`parseSafetensorsHeader: ${HEADER_INPUTS} mutated headers parse validly or throw Df11Error`, { timeout: FUZZ_TIMEOUT_MS }, () => {
   const rng = makeRng(SEED);
-  const bs = bases();
+  const bs = fuzzBases();
   let accepted = 0;
   const codes = new Map<string, number>();
   for (let i = 0; i < HEADER_INPUTS; i++) {
-    const base = bs[i % bs.length] as Base;
+    const base = bs[i % bs.length] as FuzzBase;
     const json = mutate(rng, base.json);
     // keep the data section as large as before, so header edits are what is judged
     const fileSize = mutateFileSize(rng, base.fileSize - base.json.length + json.length);
@@ -94,11 +71,11 @@ test(`parseSafetensorsHeader: ${HEADER_INPUTS} mutated headers parse validly or 
 
 test(`SafetensorsReader: ${READER_INPUTS} mutated files open validly or throw Df11Error`, { timeout: FUZZ_TIMEOUT_MS }, async () => {
   const rng = makeRng(SEED ^ 0x1234);
-  const bs = bases();
+  const bs = fuzzBases();
   const path = join(tmp, 'fuzz.safetensors');
   let opened = 0;
   for (let i = 0; i < READER_INPUTS; i++) {
-    const base = bs[i % bs.length] as Base;
+    const base = bs[i % bs.length] as FuzzBase;
     let file: Uint8Array;
     if (rng() < 0.5) {
       const json = mutate(rng, base.json);

@@ -4,7 +4,10 @@
 import { uniformRandom } from '../../src/util/random.js';
 import assert from 'node:assert/strict';
 import { DTYPE_BYTES, isDtype } from '../../src/format/dtype.js';
-import type { SafetensorsHeader } from '../../src/format/safetensors-header.js';
+import { encodeSafetensorsHeader, type SafetensorsHeader } from '../../src/format/safetensors-header.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sharedDemoModelDir } from '../helpers/paths.js';
 
 /** Error codes the container layer may raise for hostile input; anything else is a bug. */
 export const CONTAINER_ERROR_CODES: ReadonlySet<string> = new Set([
@@ -181,4 +184,29 @@ function replaceMatch(rng: Rng, b: Uint8Array, re: RegExp, make: (m: string) => 
   const m = pick(rng, matches);
   const at = m.index ?? 0;
   return concat(b.subarray(0, at), make(m[0]), b.subarray(at + m[0].length));
+}
+
+export interface FuzzBase {
+  json: Uint8Array;
+  fileSize: number;
+}
+
+/** The demo model's real header, and a synthetic one with metadata, zero-size tensors and every width. */
+export function fuzzBases(): FuzzBase[] {
+  const demo = readFileSync(join(sharedDemoModelDir(), 'model.safetensors'));
+  const n = Number(demo.readBigUInt64LE(0));
+  const synth = encodeSafetensorsHeader(
+    [
+      { name: 'a', dtype: 'BF16', shape: [3, 4] },
+      { name: 'empty', dtype: 'F32', shape: [0, 7] },
+      { name: 'scalar', dtype: 'F64', shape: [] },
+      { name: 'b', dtype: 'U8', shape: [5] },
+      { name: 'c', dtype: 'I64', shape: [2, 1, 2] },
+    ],
+    { format: 'pt', 'k\u00e9y': 'v\u00e4lue' },
+  );
+  return [
+    { json: new Uint8Array(demo.subarray(8, 8 + n)), fileSize: demo.length },
+    { json: synth.bytes.slice(8), fileSize: synth.dataStart + synth.dataBytes },
+  ];
 }
