@@ -4,6 +4,8 @@
 // the process spent meanwhile (a process that spins while waiting for the GPU shows ~100%).
 
 const QUERY_RESOLVE = 0x200;
+/** Minimum wall time of warm-up work before the timed repeats. */
+const WARM_UP_MS = 600;
 const COPY_SRC = 0x4;
 const COPY_DST = 0x8;
 const MAP_READ = 0x1;
@@ -14,6 +16,8 @@ export interface Timing {
   /** Spread: min and max of the repeats (ms per iteration). */
   minMs: number;
   maxMs: number;
+  /** Every repeat (ms per iteration), in the order they ran. */
+  samples: number[];
   method: 'timestamp' | 'wall-clock';
   /** Host CPU time / wall time of the process during the timed repeats (1 = one core busy). */
   hostCpu: number;
@@ -50,18 +54,22 @@ export async function timePasses(
     return Number(ns[1]! - ns[0]!) / 1e6 / iterations;
   };
   try {
-    await once(); // warm-up: pipeline creation, first-use costs
+    // Warm-up: pipeline creation and first-use costs, and the GPU's clocks. On an H200 the first
+    // ~0.3 s of work after idle ran up to 5x slower, so repeat the work for at least WARM_UP_MS.
+    const warm0 = performance.now();
+    for (let r = 0; r < 2 || performance.now() - warm0 < WARM_UP_MS; r++) await once();
     const cpu0 = process.cpuUsage();
     const wall0 = performance.now();
     const times: number[] = [];
     for (let r = 0; r < repeats; r++) times.push(await once());
     const cpu = process.cpuUsage(cpu0);
     const wall = performance.now() - wall0;
-    times.sort((a, b) => a - b);
+    const sorted = [...times].sort((a, b) => a - b);
     return {
-      ms: times[Math.floor(times.length / 2)]!,
-      minMs: times[0]!,
-      maxMs: times[times.length - 1]!,
+      ms: sorted[Math.floor(sorted.length / 2)]!,
+      minMs: sorted[0]!,
+      maxMs: sorted[sorted.length - 1]!,
+      samples: times,
       method: querySet ? 'timestamp' : 'wall-clock',
       hostCpu: (cpu.user + cpu.system) / 1000 / wall,
     };

@@ -25,6 +25,8 @@ interface Variant {
   fixedWorkgroupBytes: number;
   usesSubgroups: boolean;
   persistent?: boolean;
+  /** Invocations per workgroup (default 256). */
+  workgroupSize?: number;
   note: string;
   /** The promoted variants live in the library: their source path, relative to the repository root. */
   file?: string;
@@ -48,10 +50,26 @@ const V5_SETUP_ONLY = `${V5_COUNT}  if (lid == 0u && A.r == 12345u) { out[0] = w
   if (wg.x < 100000u) { return; }
 `;
 
+const V9_ENTRY = '  if (t < s || t > n || t - s > MAX_CHUNK_ELEMENTS) {';
+const V9_SETUP_ONLY = `  if (lid == 0u && (ws[0] ^ ws[2] ^ gs[0] ^ gs[1]) == 0x12345u) { out[0] = t - s; }
+  if (wg.x < 0xffffffu) { return; }
+${V9_ENTRY}`;
+const V9_SCANNED = '  let my_e = s + before;\n';
+const V9_PASS_1_ONLY = `${V9_SCANNED}  if (lid == 0u && (my_e ^ sma[0] ^ smb[1]) == 0x12345u) { out[0] = total; }
+  if (wg.x < 0xffffffu) { return; }
+`;
+const V9_STORES = `        store_word(h4 >> 1u, pack2(sm4, ex), e4, w_start, w_end);
+        store_word((h4 >> 1u) + 1u, pack2(sm4 >> 16u, ex >> 16u), e4 + 2, w_start, w_end);
+      }
+    }`;
+const V9_NO_STORES = `        if ((sm4 ^ ex) == 0x9abcdefu) { store_word(h4 >> 1u, 0u, e4, w_start, w_end); }
+      }
+    }`;
+
 export const VARIANTS: Record<string, Variant> = {
   v1: { fixedWorkgroupBytes: 18 * 256 + 256 * 4, usesSubgroups: false, note: 'two passes, nested loops, Hillis-Steele scan', file: 'src/gpu/kernels/decode-portable.wgsl' },
   v2: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4, usesSubgroups: true, note: 'flat loops, combined root table, subgroup scan' },
-  v3: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v2 + 10-bit multi-symbol table', file: 'src/gpu/kernels/decode.wgsl' },
+  v3: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v2 + 10-bit multi-symbol table' },
   v5: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v3 + two lockstep chains per invocation, raw LUT rows in global memory' },
   v6: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, persistent: true, note: 'v5, persistent workgroups, next chunk prefetched' },
   v7: { fixedWorkgroupBytes: 64 * 4, usesSubgroups: true, note: 'v5 with the decode tables read through L1 (stage only in workgroup memory)' },
@@ -67,6 +85,26 @@ export const VARIANTS: Record<string, Variant> = {
   },
   v5l4: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v5 phase probe: setup only', probeOf: 'v5', edits: [[V5_COUNT, V5_SETUP_ONLY]] },
   v4: { fixedWorkgroupBytes: 0, usesSubgroups: true, note: 'no stage: direct writes, ~7 KB of tables' },
+  v9: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: '512 x 1 window, tables through L1, loads issued at entry, sign_mantissa prefetched' },
+  v9p0: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v9 phase probe: entry loads only', probeOf: 'v9', edits: [[V9_ENTRY, V9_SETUP_ONLY]] },
+  v9p1: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v9 phase probe: loads, sign_mantissa prefetch, pass 1, scan', probeOf: 'v9', edits: [[V9_SCANNED, V9_PASS_1_ONLY]] },
+  v9p2: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v9 phase probe: no output stores', probeOf: 'v9', edits: [[V9_STORES, V9_NO_STORES]] },
+  v10: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v9 + constant-trip window loops, 8-byte output stores' },
+  v10h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v10 at 256 x 2 windows', probeOf: 'v10', edits: [] },
+  v10n: {
+    fixedWorkgroupBytes: 128 * 4,
+    usesSubgroups: true,
+    workgroupSize: 512,
+    note: 'v10 without the sign_mantissa prefetch (loaded in the write phase)',
+    probeOf: 'v10',
+    edits: [
+      ['    if (i < STAGE_WORDS && h4 < 2u * w_end) {\n      let q = (sm_rel', '    if (false) {\n      let q = (sm_rel'],
+      ['        if (round > 0u) {\n          a = sm_word(q);', '        if (true) {\n          a = sm_word(q);'],
+    ],
+  },
+  v11: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v10n as promoted', file: 'src/gpu/kernels/decode.wgsl' },
+  v11h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v11 at 256 x 2 windows', file: 'src/gpu/kernels/decode.wgsl' },
+  v9h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v9 at 256 x 2 windows', probeOf: 'v9', edits: [] },
 };
 
 function arg(name: string, fallback: string): string {
@@ -81,6 +119,8 @@ async function main(): Promise<void> {
   const variants = arg('variants', Object.keys(VARIANTS).join(',')).split(',');
   const budgets = arg('workgroup-bytes', '32768').split(',').map(Number);
   const iterations = Number(arg('iterations', '10'));
+  const repeats = Number(arg('repeats', '5'));
+  const showSamples = process.argv.includes('--samples');
   const dawn = arg('dawn', '');
   const ctx = await acquireGpu({ dawnOptions: dawn ? [dawn] : [] });
   const { device } = ctx;
@@ -102,6 +142,7 @@ async function main(): Promise<void> {
       code: variantSource(v, spec),
       fixedWorkgroupBytes: spec.fixedWorkgroupBytes,
       usesSubgroups: spec.usesSubgroups,
+      ...(spec.workgroupSize ? { workgroupSize: spec.workgroupSize, constants: { WG: spec.workgroupSize } } : {}),
       ...(spec.persistent ? { persistentWorkgroups: Number(arg('persistent', '1024')) } : {}),
     };
     for (const budget of budgets) {
@@ -117,7 +158,8 @@ async function main(): Promise<void> {
           verdict = `ERROR ${(e as Error).message.slice(0, 60)}`;
         }
         const out = device.createBuffer({ size: Math.ceil((2 * weights.length) / 4) * 4, usage: STORAGE });
-        const t = await timePasses(device, (pass) => decoder.decodeInPass(pass, g, out), iterations);
+        const t = await timePasses(device, (pass) => decoder.decodeInPass(pass, g, out), iterations, repeats);
+        if (showSamples) console.log(`${v} ${budget} ${name} samples (ms): ${t.samples.map((x) => x.toFixed(3)).join(' ')}`);
         await decoder.checkErrors().catch(() => undefined);
         out.destroy();
         decoder.release(g);

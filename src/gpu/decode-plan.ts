@@ -7,6 +7,7 @@
 //   enc  4096K + 16 bytes (zero past B: the last chunk's windows and look-ahead read zeros)
 //   gaps 320K + 4 bytes   (the read-past-end byte of §6 is a zero)
 //   sm   align4(N) + 8 bytes
+// and the output buffer extends to outputEndBytes (a multiple of 8 past the output offset).
 import { CHUNK_BYTES, GAP_BYTES_PER_CHUNK } from '../codec/constants.js';
 
 /** Bytes past the last chunk of encoded_exponent: look-ahead word + the next chunk's first code. */
@@ -19,6 +20,8 @@ export const SM_TAIL_BYTES = 8;
 const SM_LEAD_ELEMENTS = 4;
 /** Elements after a dispatch's last element that a group may touch (the seam element + its group). */
 const SM_TRAIL_ELEMENTS = 8;
+/** The output window is bound in whole pairs of u32 words. */
+const OUT_PAIR_BYTES = 8;
 /** Size of one Params struct slot in the uniform buffer (minUniformBufferOffsetAlignment <= 256). */
 export const PARAMS_SLOT_BYTES = 256;
 /** u32 fields of the kernel's Params struct. */
@@ -70,9 +73,13 @@ export function paddedGapsBytes(chunks: number): number {
 export function paddedSmBytes(elements: number): number {
   return align(elements, 4) + SM_TAIL_BYTES;
 }
-/** Bytes of output a unit of N elements needs at `outOffsetBytes` (whole words). */
+/**
+ * Bytes of output buffer a unit of N elements needs at `outOffsetBytes`: up to the end of its last
+ * output word, rounded up to 8 bytes (the fast kernel writes pairs of words through a vec2<u32> view;
+ * the bytes past the unit's last word are bound but never written).
+ */
 export function outputEndBytes(elements: number, outOffsetBytes: number): number {
-  return align(outOffsetBytes + 2 * elements, 4);
+  return align(outOffsetBytes + 2 * elements, OUT_PAIR_BYTES);
 }
 
 function align(v: number, a: number): number {
@@ -95,7 +102,7 @@ function windows(g: PlanGeometry, c0: number, c1: number, h: number, alignment: 
   const sm = { offset: smStart, size: smEnd - smStart };
   const outStart = alignDown(4 * ((h + first) >> 1), alignment);
   const outEnd = 4 * ((h + last + 1) >> 1);
-  const out = { offset: outStart, size: outEnd - outStart };
+  const out = { offset: outStart, size: align(outEnd - outStart, OUT_PAIR_BYTES) };
   return { first, enc, gaps, sm, out };
 }
 

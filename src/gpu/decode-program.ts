@@ -19,34 +19,50 @@ export interface DecodeKernelSource {
    * ...): dispatch at most this many workgroups. Absent: one workgroup per chunk.
    */
   persistentWorkgroups?: number;
+  /** Workgroup memory to use when the caller names none (capped by the device limit). */
+  defaultWorkgroupBytes?: number;
+  /** Values of further override constants (besides STAGE_WORDS); part of the pipeline cache key. */
+  constants?: Record<string, number>;
 }
 
 const U32_BYTES = 4;
-/** Workgroup bytes of the LUT rows (18 x 256 B) both kernels keep. */
+/** Workgroup bytes of the LUT rows (18 x 256 B) the portable kernel keeps. */
 const LUT_BYTES = 18 * 256;
-/** decode.wgsl besides the stage: LUT rows, root table (256 u32), multi-symbol table (1024 u32), subgroup sums (64 u32). */
-const DECODE_FIXED_BYTES = LUT_BYTES + U32_BYTES * (256 + 1024 + 64);
+/** decode.wgsl besides the stage: subgroup sums (128 u32); its tables are read through the cache. */
+const DECODE_FIXED_BYTES = U32_BYTES * 128;
 /** decode-portable.wgsl besides the stage: LUT rows and the scan array (256 u32). */
 const PORTABLE_FIXED_BYTES = LUT_BYTES + U32_BYTES * 256;
 const STAGE_WORD_BYTES = 4;
 /** Stage sizes are rounded down to whole passes of 256 invocations over u32 words. */
 const STAGE_WORD_QUANTUM = 256;
 /**
- * Workgroup memory used by default (capped by the device limit). Measured on an H200 (dev/kernels/
- * README.md): a stage that holds a whole chunk (~12 k elements for LLM weights) avoids repeated
- * decoding, but NVIDIA's Vulkan driver fits only ~56 KB of workgroup memory per SM, so 24 KB (two
- * workgroups per SM) was the best of 12-32 KB.
+ * Workgroup memory of the fast kernel by default (capped by the device limit): a 4096-word stage,
+ * which holds a whole chunk of LLM weights (~11.7 k elements at 10.8 bits/weight). Measured on an H200
+ * (dev/kernels/README.md): 16.5 KB beat 12.5 KB by ~8 %.
  */
-export const DEFAULT_WORKGROUP_BYTES = 24576;
+export const DEFAULT_WORKGROUP_BYTES = DECODE_FIXED_BYTES + 4096 * STAGE_WORD_BYTES;
+/** The portable kernel's default (capped by the device limit; 16 KiB at WebGPU's defaults). */
+export const PORTABLE_WORKGROUP_BYTES = 24576;
+/** Invocations per workgroup of the fast kernel where the device allows it (one window each). */
+export const FAST_WORKGROUP_SIZE = 512;
+/** The fast kernel on devices limited to 256 invocations (two windows each). */
+export const SMALL_WORKGROUP_SIZE = 256;
 
-/** The fast kernel (needs 'subgroups' with a linear layout). */
-export const DECODE_KERNEL: DecodeKernelSource = {
-  name: 'decode',
-  code: decodeWgsl,
-  fixedWorkgroupBytes: DECODE_FIXED_BYTES,
-  usesSubgroups: true,
-  workgroupSize: 256,
-};
+/** The fast kernel (needs 'subgroups' with a linear layout) at `workgroupSize` (512 or 256) invocations. */
+export function decodeKernel(workgroupSize: number = FAST_WORKGROUP_SIZE): DecodeKernelSource {
+  if (workgroupSize !== FAST_WORKGROUP_SIZE && workgroupSize !== SMALL_WORKGROUP_SIZE) {
+    throw new RangeError(`the decode kernel runs at ${SMALL_WORKGROUP_SIZE} or ${FAST_WORKGROUP_SIZE} invocations, not ${workgroupSize}`);
+  }
+  return {
+    name: `decode-wg${workgroupSize}`,
+    code: decodeWgsl,
+    fixedWorkgroupBytes: DECODE_FIXED_BYTES,
+    usesSubgroups: true,
+    workgroupSize,
+    constants: { WG: workgroupSize },
+    defaultWorkgroupBytes: DEFAULT_WORKGROUP_BYTES,
+  };
+}
 
 /** The kernel for devices without 'subgroups': same bindings and checks, no optional features. */
 export const DECODE_PORTABLE_KERNEL: DecodeKernelSource = {
@@ -54,9 +70,9 @@ export const DECODE_PORTABLE_KERNEL: DecodeKernelSource = {
   code: decodePortableWgsl,
   fixedWorkgroupBytes: PORTABLE_FIXED_BYTES,
   workgroupSize: 256,
+  defaultWorkgroupBytes: PORTABLE_WORKGROUP_BYTES,
 };
 
-const LAYOUT_INVOCATIONS = 256;
 const STORAGE = 0x80;
 const COPY_SRC = 0x4;
 const COPY_DST = 0x8;
@@ -64,14 +80,18 @@ const MAP_READ = 0x1;
 
 /**
  * True when the device has 'subgroups' and lays subgroups out as runs of consecutive
- * local_invocation_index in a 256-invocation workgroup (what decode.wgsl's scan assumes).
+ * local_invocation_index in a workgroup of `invocations` (what decode.wgsl's scan assumes).
  */
-export async function subgroupsAreLinear(device: GPUDevice): Promise<boolean> {
-  if (!device.features.has('subgroups') || device.limits.maxComputeInvocationsPerWorkgroup < LAYOUT_INVOCATIONS) return false;
-  const bytes = LAYOUT_INVOCATIONS * U32_BYTES;
+export async function subgroupsAreLinear(device: GPUDevice, invocations = SMALL_WORKGROUP_SIZE): Promise<boolean> {
+  if (!device.features.has('subgroups') || device.limits.maxComputeInvocationsPerWorkgroup < invocations) return false;
+  const bytes = invocations * U32_BYTES;
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ label: 'df11-subgroup-layout', code: subgroupLayoutWgsl });
-  const pipeline = device.createComputePipeline({ label: 'df11-subgroup-layout', layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const pipeline = device.createComputePipeline({
+    label: 'df11-subgroup-layout',
+    layout: 'auto',
+    compute: { module, entryPoint: 'main', constants: { WG: invocations } },
+  });
   const result = device.createBuffer({ size: bytes, usage: STORAGE | COPY_SRC });
   const readback = device.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST });
   try {
@@ -93,6 +113,17 @@ export async function subgroupsAreLinear(device: GPUDevice): Promise<boolean> {
     result.destroy();
     readback.destroy();
   }
+}
+
+/**
+ * The kernel a device gets by default: the fast kernel at 512 invocations where the device allows
+ * them, else at 256, where 'subgroups' are laid out linearly; otherwise the portable kernel.
+ */
+export async function defaultDecodeKernel(device: GPUDevice): Promise<DecodeKernelSource> {
+  for (const size of [FAST_WORKGROUP_SIZE, SMALL_WORKGROUP_SIZE]) {
+    if (await subgroupsAreLinear(device, size)) return decodeKernel(size);
+  }
+  return DECODE_PORTABLE_KERNEL;
 }
 
 /** Stage words for a workgroup-memory budget. */
@@ -126,7 +157,8 @@ export class DecodePipelineCache {
   }
 
   static key(kernel: DecodeKernelSource, stageWords: number): string {
-    return `${kernel.name}|stage=${stageWords}`;
+    const extra = Object.entries(kernel.constants ?? {}).map(([k, v]) => `|${k}=${v}`).join('');
+    return `${kernel.name}|stage=${stageWords}${extra}`;
   }
 
   /** Compiles (once) and returns the pipeline; shader and validation errors reject here, not at dispatch. */
@@ -140,7 +172,7 @@ export class DecodePipelineCache {
       p = await this.device.createComputePipelineAsync({
         label: key,
         layout: this.layout,
-        compute: { module, entryPoint: 'main', constants: { STAGE_WORDS: stageWords } },
+        compute: { module, entryPoint: 'main', constants: { ...kernel.constants, STAGE_WORDS: stageWords } },
       });
     } catch (cause) {
       const info = await module.getCompilationInfo();

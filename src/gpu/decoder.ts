@@ -7,9 +7,7 @@ import { Df11Error } from '../errors.js';
 import { outputEndBytes, planDispatches, PARAMS_SLOT_BYTES, type DispatchPlan } from './decode-plan.js';
 import {
   createDecodeBindGroupLayout,
-  DECODE_KERNEL,
-  DECODE_PORTABLE_KERNEL,
-  subgroupsAreLinear,
+  defaultDecodeKernel,
   DecodePipelineCache,
   DEFAULT_WORKGROUP_BYTES,
   stageWordsFor,
@@ -20,10 +18,11 @@ import { BUFFER_USAGE, destroyUnit, STATUS_BYTES, STATUS_NO_CHUNK, uploadUnit, t
 export interface GpuDecoderOptions {
   /** Upper bound on chunks per dispatch (default: as many as the limits allow). */
   maxChunksPerDispatch?: number;
-  /** Workgroup memory the kernel may use (default: min(device limit, DEFAULT_WORKGROUP_BYTES)). */
+  /** Workgroup memory the kernel may use (default: min(device limit, the kernel's default)). */
   workgroupStorageBytes?: number;
   /**
-   * Kernel (dev/kernels variants share the bindings). Default: decode.wgsl where the device has
+   * Kernel (dev/kernels variants share the bindings). Default: decode.wgsl (512 invocations where
+   * allowed, else 256) where the device has
    * 'subgroups' laid out linearly, else decode-portable.wgsl.
    */
   kernel?: DecodeKernelSource;
@@ -65,10 +64,10 @@ export class GpuDecoder {
    * @throws RangeError when the device's workgroup limits are below the kernel's needs.
    */
   static async create(device: GPUDevice, options: GpuDecoderOptions = {}): Promise<GpuDecoder> {
-    const kernel = options.kernel ?? ((await subgroupsAreLinear(device)) ? DECODE_KERNEL : DECODE_PORTABLE_KERNEL);
+    const kernel = options.kernel ?? (await defaultDecodeKernel(device));
     if (kernel.usesSubgroups && !device.features.has('subgroups')) throw new RangeError(`${kernel.name} needs the 'subgroups' feature`);
     const limit = device.limits.maxComputeWorkgroupStorageSize;
-    const bytes = Math.min(limit, options.workgroupStorageBytes ?? DEFAULT_WORKGROUP_BYTES);
+    const bytes = Math.min(limit, options.workgroupStorageBytes ?? kernel.defaultWorkgroupBytes ?? DEFAULT_WORKGROUP_BYTES);
     const size = kernel.workgroupSize ?? 256;
     if (size > device.limits.maxComputeInvocationsPerWorkgroup) {
       throw new RangeError(`${kernel.name} needs ${size} invocations per workgroup; the device allows ${device.limits.maxComputeInvocationsPerWorkgroup}`);

@@ -81,7 +81,18 @@ describe('GpuDecoder (device limits raised to the adapter)', () => {
     assert.equal(a.runtime, 'node');
     assert.ok(a.vendor.length + a.architecture.length + a.description.length > 0, 'adapter info is empty');
     if ((process.env['VK_ICD_FILENAMES'] ?? '').includes('swiftshader')) assert.equal(a.isSwiftShader, true);
-    t.diagnostic(`stage: ${decoder.stageWords} words; subgroups: ${ctx.features.has('subgroups')}`);
+    t.diagnostic(`kernel: ${decoder.kernel.name}; stage: ${decoder.stageWords} words; subgroups: ${ctx.features.has('subgroups')}`);
+  });
+
+  it('uses the fast kernel where the adapter has subgroups, at 512 invocations where allowed', () => {
+    if (!ctx.features.has('subgroups')) {
+      assert.equal(decoder.kernel.name, 'decode-portable');
+      return;
+    }
+    const wide = ctx.device.limits.maxComputeInvocationsPerWorkgroup >= 512;
+    assert.equal(decoder.kernel.name, wide ? 'decode-wg512' : 'decode-wg256');
+    // SwiftShader (CI) has subgroups and 256 invocations: the fast kernel's two-window path is what runs there.
+    if (ctx.adapter.isSwiftShader) assert.equal(decoder.kernel.name, 'decode-wg256');
   });
 
   const cases: Array<[string, () => Uint16Array]> = [
