@@ -102,8 +102,11 @@ export const VARIANTS: Record<string, Variant> = {
       ['        if (round > 0u) {\n          a = sm_word(q);', '        if (true) {\n          a = sm_word(q);'],
     ],
   },
-  v11: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v10n as promoted', file: 'src/gpu/kernels/decode.wgsl' },
-  v11h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v11 at 256 x 2 windows', file: 'src/gpu/kernels/decode.wgsl' },
+  v11: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v10n, as first promoted' },
+  v12: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v11 decoding each code once (register stash); promoted', file: 'src/gpu/kernels/decode.wgsl' },
+  v12h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v12 at 256 x 2 windows', file: 'src/gpu/kernels/decode.wgsl' },
+  v13: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, persistent: true, note: 'v12 with persistent workgroups (grid stride over chunks)' },
+  v13h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, persistent: true, note: 'v13 at 256 x 2 windows', probeOf: 'v13', edits: [] },
   v9h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v9 at 256 x 2 windows', probeOf: 'v9', edits: [] },
 };
 

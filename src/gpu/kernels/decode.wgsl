@@ -1,4 +1,4 @@
-// DF11 chunk decoder (df11-format.md §8.4, §13.4), the fast kernel (variant v11 of dev/kernels; the
+// DF11 chunk decoder (df11-format.md §8.4, §13.4), the fast kernel (variant v12 of dev/kernels; the
 // variants tried and their numbers are in dev/kernels/README.md). One workgroup per 4096-byte chunk of
 // encoded_exponent; BF16 output written as pairs of u32 words (two BF16 values each). Requires
 // 'subgroups' with subgroups laid out linearly in local_invocation_index (checked on the host,
@@ -24,11 +24,14 @@
 // flight per SM. Work per invocation: issue every load that needs no other load first (op, its gaps and
 // the next window's, its stream words plus a look-ahead word); count its codes (pass 1, ~3 codes per
 // lookup of the multi-symbol table); a subgroup scan (one barrier, which also orders the zeroing of the
-// stage) gives its first element; pass 2 decodes again, gathering exponents in a register word that is
-// ORed into the stage a word at a time; then every invocation builds 2 output words per 4 staged
-// exponents from one sign_mantissa word and writes them with one 8-byte store. Chunks with more
-// elements than the stage holds take several rounds. Multi-symbol lookups are used in pass 1 only where
-// all their codes start inside the window.
+// stage) gives its first element. Pass 1 keeps the exponents it decodes in a register stash (up to 35
+// per invocation, in 8 words shifted down a fixed chain so every array index is a constant), and after
+// the scan each invocation ORs its stash into the stage at its offset, one atomic per stage word; an
+// invocation whose codes overflow the stash, and every invocation of a chunk that needs several rounds,
+// decodes again instead (pass 2), gathering exponents in a register word ORed into the stage a word at a
+// time. Then every invocation builds 2 output words per 4 staged exponents from one sign_mantissa word
+// and writes them with one 8-byte store. Multi-symbol lookups are used in pass 1 only where all their
+// codes start inside the window.
 //
 // Invariants: chunk b produces elements [op[b], op[b+1]) (op[K] = N when only K entries are stored),
 // clamped to N; the output word holding elements (2w - H, 2w - H + 1) (H = half-word of element 0) is
@@ -231,6 +234,91 @@ fn count_codes(w0: u32, w1: u32, w2: u32, g: u32, limit: u32) -> Walk {
   return Walk(count, error, 32u * k + r);
 }
 
+const STASH_WORDS: u32 = 8u;
+/** Exponents a stash holds: 8 whole words and up to 3 in the partial word. */
+const STASH_CAPACITY: u32 = 35u;
+
+struct Stash {
+  w: array<u32, 8>,  // whole words, oldest at index 8 - (n >> 2)
+  acc: u32,          // the partial word: exponents n & ~3 .. n - 1
+  n: u32,            // exponents appended
+}
+
+fn stash_push(st: ptr<function, Stash>, v: u32, count: u32) {
+  let nb = (*st).n & 3u;
+  let sh = nb * 8u;
+  (*st).acc |= v << sh;
+  (*st).n += count;
+  if (nb + count >= 4u) {
+    for (var j = 0u; j < STASH_WORDS - 1u; j++) { (*st).w[j] = (*st).w[j + 1u]; }
+    (*st).w[STASH_WORDS - 1u] = (*st).acc;
+    (*st).acc = select(0u, v >> (32u - sh), nb + count > 4u);
+  }
+}
+
+/** count_codes without a limit, appending every counted code's exponent to the stash. */
+fn count_and_stash(w0: u32, w1: u32, w2: u32, g: u32, st: ptr<function, Stash>) -> Walk {
+  var q0 = w0;
+  var q1 = w1;
+  var k = 0u;
+  var r = g;
+  var count = 0u;
+  var error = 0u;
+  loop {
+    let pos = 32u * k + r;
+    if (pos >= WINDOW_BITS) { break; }
+    let x = bits_at(q0, q1, r);
+    let m = luts[MULTI_BASE + (x >> (32u - MULTI_BITS))];
+    let mn = (m >> MULTI_COUNT_SHIFT) & 3u;
+    let mb = m >> MULTI_BITS_SHIFT;
+    if (mn != 0u && pos + mb <= WINDOW_BITS) {
+      stash_push(st, m & 0xffffffu, mn);
+      r += mb;
+      count += mn;
+    } else {
+      let d = code_at(x);
+      if (d.y == 0u) {
+        error = symbol_error(d.x);
+        break;
+      }
+      stash_push(st, d.x, 1u);
+      r += d.y;
+      count += 1u;
+    }
+    if (r >= 32u) {
+      r -= 32u;
+      q0 = q1;
+      q1 = w2;
+      k += 1u;
+    }
+  }
+  return Walk(count, error, 32u * k + r);
+}
+
+/** ORs the first `count` stashed exponents into the stage from stage byte o (one atomic per stage word). */
+fn stage_stash(st: ptr<function, Stash>, o: u32, count: u32) {
+  let nw = (*st).n >> 2u;
+  let p = o >> 2u;
+  let sh = (o & 3u) * 8u;
+  var carry = 0u;
+  var done = false;
+  for (var k = 0u; k <= STASH_WORDS; k++) {
+    if (done || k + nw < STASH_WORDS) { continue; }
+    let kk = k + nw - STASH_WORDS;   // logical word: exponents 4kk .. 4kk + 3
+    let word = select((*st).acc, (*st).w[min(k, STASH_WORDS - 1u)], k < STASH_WORDS);
+    let bytes = min(select(0u, count - 4u * kk, count > 4u * kk), 4u);
+    if (bytes == 0u) {
+      if (carry != 0u && p + kk < STAGE_WORDS) { atomicOr(&stage[p + kk], carry); }
+      done = true;
+      continue;
+    }
+    let wm = word & select((1u << (8u * bytes)) - 1u, 0xffffffffu, bytes == 4u);
+    if (p + kk < STAGE_WORDS) { atomicOr(&stage[p + kk], (wm << sh) | carry); }
+    carry = select(0u, wm >> (32u - sh), sh != 0u);
+    if (k == STASH_WORDS && carry != 0u && p + kk + 1u < STAGE_WORDS) { atomicOr(&stage[p + kk + 1u], carry); }
+  }
+}
+
 /** Decodes the first `limit` codes from g; ORs the exponents of halves h0.. that lie in [lo, hi) into the stage. */
 fn stage_codes(w0: u32, w1: u32, w2: u32, g: u32, h0: u32, limit: u32, lo: u32, hi: u32) {
   var q0 = w0;
@@ -324,8 +412,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   var ends: array<u32, 2>;
   var errors: array<u32, 2>;
   var count = 0u;
+  var st = Stash();
   for (var k = 0u; k < 2u; k++) { if (k >= wpi) { break; }
-    let walk = count_codes(ws[2u * k], ws[2u * k + 1u], ws[2u * k + 2u], gs[k], NO_LIMIT);
+    let walk = count_and_stash(ws[2u * k], ws[2u * k + 1u], ws[2u * k + 2u], gs[k], &st);
     counts[k] = walk.count;
     ends[k] = walk.end;
     errors[k] = walk.error;
@@ -391,9 +480,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       }
       workgroupBarrier();
     }
-    // Pass 2: decode again, staging the exponents that fall in this round.
+    // Pass 2: the stash when it holds this invocation's codes and one round covers the chunk, else
+    // decode again, staging the exponents that fall in this round.
+    // (The first invocation's first element can lie before the stage: the previous chunk writes it.)
+    let from_stash = rounds == 1u && count <= STASH_CAPACITY && my_h >= lo;
+    if (from_stash && mine > 0u) { stage_stash(&st, my_h - lo, mine); }
     var h = my_h;
-    var left = mine;
+    var left = select(mine, 0u, from_stash);
     for (var k = 0u; k < 2u; k++) { if (k >= wpi) { break; }
       let m = min(counts[k], left);
       if (m > 0u && h < lo + cap && h + m > lo) {
