@@ -1,4 +1,4 @@
-// decode-v13: v12 (src/gpu/kernels/decode.wgsl) with persistent workgroups: the host dispatches a fixed number of workgroups, and
+// decode-v13: v12 (dev/kernels/decode-v12.wgsl) with persistent workgroups: the host dispatches a fixed number of workgroups, and
 // each loops over the dispatch's chunks with a grid stride (one barrier between chunks, before the
 // stage is zeroed again), so workgroup launch and start-up are paid once per workgroup, not per chunk.
 // Bindings, Params and invariants: as src/gpu/kernels/decode.wgsl.

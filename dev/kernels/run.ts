@@ -17,9 +17,10 @@ import { repoRoot } from '../../test/helpers/paths.js';
 
 /** Workgroup bytes each variant uses besides its stage. */
 /**
- * A variant is a file `decode-<name>.wgsl`, or a phase probe of another variant: its source with
- * `edits` applied (each `from` must occur exactly once), so the probes measure what one phase costs
- * without keeping near-identical copies of the kernel. Probes do not produce correct output.
+ * A variant is a file `decode-<name>.wgsl` (or a promoted kernel's file), or another variant's source
+ * with `edits` applied (each `from` must occur exactly once): phase probes, which measure what one
+ * phase costs and do not produce correct output, or the same source at another workgroup size (no
+ * edits). This keeps no near-identical copies of a kernel.
  */
 interface Variant {
   fixedWorkgroupBytes: number;
@@ -103,8 +104,10 @@ export const VARIANTS: Record<string, Variant> = {
     ],
   },
   v11: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v10n, as first promoted' },
-  v12: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v11 decoding each code once (register stash); promoted', file: 'src/gpu/kernels/decode.wgsl' },
-  v12h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v12 at 256 x 2 windows', file: 'src/gpu/kernels/decode.wgsl' },
+  v12: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v11 decoding each code once (register stash)' },
+  v12h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v12 at 256 x 2 windows', probeOf: 'v12', edits: [] },
+  v14: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v12 with pass 1 on a 12-bit table (4 exponents, code starts); promoted', file: 'src/gpu/kernels/decode.wgsl' },
+  v14h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v14 at 256 x 2 windows', file: 'src/gpu/kernels/decode.wgsl' },
   v13: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, persistent: true, note: 'v12 with persistent workgroups (grid stride over chunks)' },
   v13h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, persistent: true, note: 'v13 at 256 x 2 windows', probeOf: 'v13', edits: [] },
   v9h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v9 at 256 x 2 windows', probeOf: 'v9', edits: [] },

@@ -6,7 +6,7 @@ import type { Df11Unit } from '../codec/unit.js';
 import { validateUnit, type UnitContext } from '../codec/validate-unit.js';
 import { Df11Error } from '../errors.js';
 import { FIRST_POINTER, MAX_LUT_ROWS, LUT_ROW_BYTES } from '../codec/constants.js';
-import { buildMultiSymbolTable, MULTI_ENTRIES } from './multi-symbol-table.js';
+import { buildMultiSymbolTable, buildWideSymbolTable, MULTI_ENTRIES, WIDE_ENTRIES } from './multi-symbol-table.js';
 import { paddedEncBytes, paddedGapsBytes, paddedSmBytes, type DispatchPlan, type PlanGeometry } from './decode-plan.js';
 
 /** Status words: [flags, first bad chunk, unused, unused]. */
@@ -68,12 +68,13 @@ function padded(device: GPUDevice, data: Uint8Array, size: number, label: string
 
 /**
  * Layout of the `luts` binding: the unit's luts as stored, zero-padded to MAX_LUT_ROWS rows; the
- * derived multi-symbol table (multi-symbol-table.ts) as MULTI_ENTRIES u32; the combined root table
- * (rootTable) as 256 u32.
+ * derived narrow multi-symbol table (multi-symbol-table.ts) as MULTI_ENTRIES u32; the combined root
+ * table (rootTable) as 256 u32; the wide multi-symbol table as 2 x WIDE_ENTRIES u32.
  */
 export const LUT_BINDING_RAW_BYTES = MAX_LUT_ROWS * LUT_ROW_BYTES;
 export const LUT_BINDING_ROOT_OFFSET = LUT_BINDING_RAW_BYTES + 4 * MULTI_ENTRIES;
-export const LUT_BINDING_BYTES = LUT_BINDING_ROOT_OFFSET + 4 * LUT_ROW_BYTES;
+export const LUT_BINDING_WIDE_OFFSET = LUT_BINDING_ROOT_OFFSET + 4 * LUT_ROW_BYTES;
+export const LUT_BINDING_BYTES = LUT_BINDING_WIDE_OFFSET + 8 * WIDE_ENTRIES;
 /** Bit position of the code length in a combined root entry. */
 export const ROOT_LENGTH_SHIFT = 8;
 
@@ -93,6 +94,7 @@ function lutBinding(luts: Uint8Array, decodeRows: number): Uint8Array {
   bytes.set(luts);
   new Uint32Array(bytes.buffer, LUT_BINDING_RAW_BYTES, MULTI_ENTRIES).set(buildMultiSymbolTable(luts, decodeRows));
   new Uint32Array(bytes.buffer, LUT_BINDING_ROOT_OFFSET, LUT_ROW_BYTES).set(rootTable(luts, decodeRows));
+  new Uint32Array(bytes.buffer, LUT_BINDING_WIDE_OFFSET, 2 * WIDE_ENTRIES).set(buildWideSymbolTable(luts, decodeRows));
   return bytes;
 }
 

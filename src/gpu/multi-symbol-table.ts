@@ -1,4 +1,5 @@
-// A multi-symbol decode table derived from a unit's `luts` (df11-format.md §8): indexed by the next
+// Multi-symbol decode tables for the GPU kernels. The narrow one, derived from a unit's `luts`
+// (df11-format.md §8) here: indexed by the next
 // MULTI_INDEX_BITS stream bits, each entry gives up to MULTI_MAX_SYMBOLS whole codes that lie inside
 // those bits, so the GPU kernel decodes ~3 exponents per lookup. Built on the host at upload.
 //
@@ -13,6 +14,8 @@
 // 10 - p known bits (fewer than a column's 8): it is taken only if every root column that starts with
 // those bits holds the same exponent and its length fits the known bits.
 import { FIRST_POINTER, LUT_ROW_BYTES } from '../codec/constants.js';
+import { buildFastTable, decodeLutsOf, FAST_TABLE_BITS, FAST_TABLE_ENTRIES } from '../codec/fast-table.js';
+import { buildMultiTable } from '../codec/multi-table.js';
 
 export const MULTI_INDEX_BITS = 10;
 export const MULTI_ENTRIES = 1 << MULTI_INDEX_BITS;
@@ -54,6 +57,25 @@ export function buildMultiSymbolTable(luts: Uint8Array, decodeRows: number): Uin
       n++;
     }
     table[idx] = n === 0 ? 0 : (symbols | (n << COUNT_SHIFT) | (p << BITS_SHIFT)) >>> 0;
+  }
+  return table;
+}
+
+/** Index bits of the wide table: the CPU decoders' 12-bit multi-code table (src/codec/multi-table.ts). */
+export const WIDE_INDEX_BITS = FAST_TABLE_BITS;
+export const WIDE_ENTRIES = FAST_TABLE_ENTRIES;
+
+/**
+ * The wide table for the GPU: the CPU decoders' multi-code table, entry v as 2 u32: the exponents of
+ * up to 4 codes (code k in bits 8k..8k+7), then its `meta` word (advance in bits 0-5, count in bits
+ * 6-8, start of codes 2-4 in bits 9-20; 0 = miss). Exact for any luts, as its tests check.
+ */
+export function buildWideSymbolTable(luts: Uint8Array, decodeRows: number): Uint32Array {
+  const { meta, exponents } = buildMultiTable(buildFastTable(decodeLutsOf(luts, decodeRows)));
+  const table = new Uint32Array(2 * WIDE_ENTRIES);
+  for (let v = 0; v < WIDE_ENTRIES; v++) {
+    table[2 * v] = exponents[v]! >>> 0;
+    table[2 * v + 1] = meta[v]! >>> 0;
   }
   return table;
 }

@@ -1,4 +1,4 @@
-// DF11 chunk decoder (df11-format.md §8.4, §13.4), the fast kernel (variant v12 of dev/kernels; the
+// DF11 chunk decoder (df11-format.md §8.4, §13.4), the fast kernel (variant v14 of dev/kernels; the
 // variants tried and their numbers are in dev/kernels/README.md). One workgroup per 4096-byte chunk of
 // encoded_exponent; BF16 output written as pairs of u32 words (two BF16 values each). Requires
 // 'subgroups' with subgroups laid out linearly in local_invocation_index (checked on the host,
@@ -9,7 +9,9 @@
 //   0 params  uniform          Params below (one slot per dispatch)
 //   1 luts    storage read     luts (R+1) x 256 bytes zero-padded to 18 rows (word 0), the host-built
 //                              multi-symbol table (1024 u32 at word 1152; src/gpu/multi-symbol-table.ts)
-//                              and the combined root table (256 u32 at word 2176: exponent | length << 8)
+//                              the combined root table (256 u32 at word 2176: exponent | length << 8)
+//                              and the wide multi-symbol table (2 x 4096 u32 at word 2432: the CPU
+//                              decoders' 12-bit table, src/codec/multi-table.ts)
 //   2 enc     storage read     encoded_exponent window: chunks [chunk_base, chunk_base+chunk_count] + 16 B
 //   3 gaps    storage read     gaps window: entries of those chunks + the next chunk's first entry
 //   4 op      storage read     output_positions, whole (K or K+1 entries)
@@ -24,14 +26,14 @@
 // flight per SM. Work per invocation: issue every load that needs no other load first (op, its gaps and
 // the next window's, its stream words plus a look-ahead word); count its codes (pass 1, ~3 codes per
 // lookup of the multi-symbol table); a subgroup scan (one barrier, which also orders the zeroing of the
-// stage) gives its first element. Pass 1 keeps the exponents it decodes in a register stash (up to 35
+// stage) gives its first element. Pass 1 decodes up to 4 codes per lookup of the wide table (taking
+// those that start before the window's end) and keeps the exponents in a register stash (up to 35
 // per invocation, in 8 words shifted down a fixed chain so every array index is a constant), and after
 // the scan each invocation ORs its stash into the stage at its offset, one atomic per stage word; an
 // invocation whose codes overflow the stash, and every invocation of a chunk that needs several rounds,
 // decodes again instead (pass 2), gathering exponents in a register word ORed into the stage a word at a
 // time. Then every invocation builds 2 output words per 4 staged exponents from one sign_mantissa word
-// and writes them with one 8-byte store. Multi-symbol lookups are used in pass 1 only where all their
-// codes start inside the window.
+// and writes them with one 8-byte store.
 //
 // Invariants: chunk b produces elements [op[b], op[b+1]) (op[K] = N when only K entries are stored),
 // clamped to N; the output word holding elements (2w - H, 2w - H + 1) (H = half-word of element 0) is
@@ -256,7 +258,10 @@ fn stash_push(st: ptr<function, Stash>, v: u32, count: u32) {
   }
 }
 
-/** count_codes without a limit, appending every counted code's exponent to the stash. */
+const WIDE_BASE: u32 = 2432u;
+const WIDE_BITS: u32 = 12u;
+
+/** count_codes without a limit, appending every counted code's exponent to the stash (wide table). */
 fn count_and_stash(w0: u32, w1: u32, w2: u32, g: u32, st: ptr<function, Stash>) -> Walk {
   var q0 = w0;
   var q1 = w1;
@@ -268,13 +273,21 @@ fn count_and_stash(w0: u32, w1: u32, w2: u32, g: u32, st: ptr<function, Stash>) 
     let pos = 32u * k + r;
     if (pos >= WINDOW_BITS) { break; }
     let x = bits_at(q0, q1, r);
-    let m = luts[MULTI_BASE + (x >> (32u - MULTI_BITS))];
-    let mn = (m >> MULTI_COUNT_SHIFT) & 3u;
-    let mb = m >> MULTI_BITS_SHIFT;
-    if (mn != 0u && pos + mb <= WINDOW_BITS) {
-      stash_push(st, m & 0xffffffu, mn);
-      r += mb;
-      count += mn;
+    let i = WIDE_BASE + 2u * (x >> (32u - WIDE_BITS));
+    let info = luts[i + 1u];
+    let n_codes = (info >> 6u) & 7u;
+    if (n_codes != 0u) {
+      // Codes start in increasing order: take those that start before the window's end.
+      let rem = WINDOW_BITS - pos;
+      var take = 1u;
+      take += select(0u, 1u, n_codes >= 2u && ((info >> 9u) & 15u) < rem);
+      take += select(0u, 1u, n_codes >= 3u && ((info >> 13u) & 15u) < rem);
+      take += select(0u, 1u, n_codes >= 4u && ((info >> 17u) & 15u) < rem);
+      let bits = select((info >> (9u + 4u * (take - 1u))) & 15u, info & 63u, take == n_codes);
+      let ex = luts[i];
+      stash_push(st, select(ex & ((1u << (8u * take)) - 1u), ex, take == 4u), take);
+      r += bits;
+      count += take;
     } else {
       let d = code_at(x);
       if (d.y == 0u) {
