@@ -36,6 +36,8 @@ export interface DecompressOptions {
   inputDir: string;
   outDir: string;
   threads: number;
+  /** Decode with this decoder (e.g. openGpuUnitDecoder; the caller closes it) instead of `threads` CPU threads. */
+  decoder?: UnitDecoder;
   overwrite: boolean;
   /** Split the output into shards of at most this many bytes (default DEFAULT_SHARD_BYTES). */
   shardBytes?: number;
@@ -77,7 +79,7 @@ interface OutTensor {
 export async function decompressModel(options: DecompressOptions): Promise<DecompressSummary> {
   const started = Date.now();
   const model = await openDf11ForCli(options.inputDir);
-  const decoder = createUnitDecoder(options.threads);
+  const decoder = options.decoder ?? createUnitDecoder(options.threads);
   let out: AtomicOutputDir | undefined;
   try {
     const { tensors, configShapes, tied } = planOutput(model);
@@ -141,7 +143,7 @@ export async function decompressModel(options: DecompressOptions): Promise<Decom
     if (options.signal?.aborted) throw new Df11Error('interrupted', 'decompression interrupted; no output was written', { file: options.outDir });
     throw e;
   } finally {
-    await decoder.close();
+    if (!options.decoder) await decoder.close();
     await model.close();
   }
 }

@@ -1,4 +1,4 @@
-// The CPU decoder the CLI uses for decompress and verify: reads a unit's tensors straight into
+// The decoders the CLI uses for decompress and verify. The CPU one reads a unit's tensors straight into
 // SharedArrayBuffers (so the decode threads use them without a copy), validates its structure (§10
 // items 2-8), then decodes it with the chunk-parallel decoder on a pool of worker threads, which also
 // checks item 9 (per-chunk counts, window gaps, stream length). Errors name the file and unit.
@@ -7,7 +7,12 @@
 // for every unit (about 3.4 bytes per weight of the largest unit). Reuse matters: a worker keeps its
 // last job's buffers referenced until its own garbage collection, which rarely runs in an idle
 // decode thread, so fresh shared buffers per unit would pile up over a whole model.
+//
+// The WebGPU one (--gpu) uploads each unit, decodes it with the GPU decoder (which flags the same
+// item-9 errors) and reads the BF16 weights back; one unit is on the GPU at a time.
 import { DecodePool } from '../codec/decode-parallel.js';
+import { GpuDecoder } from '../gpu/decoder.js';
+import { acquireGpu, describeAdapter, type GpuContext } from '../gpu/device.js';
 import type { Df11Unit } from '../codec/unit.js';
 import { validateUnit } from '../codec/validate-unit.js';
 import { Df11Error } from '../errors.js';
@@ -55,6 +60,45 @@ export function createUnitDecoder(threads: number): UnitDecoder {
   };
 }
 
+/**
+ * A decoder on the WebGPU adapter (a hardware GPU, else SwiftShader); says which on `info`. close()
+ * lets the device go.
+ */
+export async function openGpuUnitDecoder(info: (line: string) => void): Promise<UnitDecoder> {
+  const gpu = await acquireGpu();
+  try {
+    const decoder = await GpuDecoder.create(gpu.device);
+    info(`decoding on ${describeAdapter(gpu.adapter)} (WebGPU, kernel ${decoder.kernel.name})${gpu.adapter.isSwiftShader ? '; SwiftShader is a CPU fallback: expect low speed' : ''}`);
+    return gpuUnitDecoder(gpu, decoder);
+  } catch (e) {
+    gpu.destroy();
+    throw e;
+  }
+}
+
+function gpuUnitDecoder(gpu: GpuContext, decoder: GpuDecoder): UnitDecoder {
+  return {
+    async decode(model, u) {
+      const context = { file: u.fields.encoded_exponent.file, tensor: u.path };
+      try {
+        const unit = await readUnit(model, u, (bytes) => new Uint8Array(bytes));
+        const g = decoder.upload(unit, context);
+        try {
+          return await decoder.decode(g);
+        } finally {
+          decoder.release(g);
+        }
+      } catch (e) {
+        throw e instanceof Df11Error ? e.withContext(context) : e;
+      }
+    },
+    async close() {
+      decoder.destroy();
+      gpu.destroy();
+    },
+  };
+}
+
 /** Shared buffers large enough for every unit of the model. */
 function allocate(model: Df11Model): Buffers {
   const max = (f: SharedField) => Math.max(0, ...model.units.map((u) => u.fields[f].end - u.fields[f].start));
@@ -63,10 +107,15 @@ function allocate(model: Df11Model): Buffers {
 }
 
 /** The unit's six tensors, the byte tensors read into the shared buffers. */
-async function readUnitShared(model: Df11Model, u: Df11UnitRef, b: Buffers): Promise<Df11Unit> {
+function readUnitShared(model: Df11Model, u: Df11UnitRef, b: Buffers): Promise<Df11Unit> {
+  return readUnit(model, u, (bytes, field) => new Uint8Array(b.fields[field], 0, bytes));
+}
+
+/** The unit's six tensors, each byte tensor read into `alloc(its length, its field)`. */
+async function readUnit(model: Df11Model, u: Df11UnitRef, alloc: (bytes: number, field: SharedField) => Uint8Array): Promise<Df11Unit> {
   const read = async (field: SharedField): Promise<Uint8Array> => {
     const ref = u.fields[field];
-    const out = new Uint8Array(b.fields[field], 0, ref.end - ref.start);
+    const out = alloc(ref.end - ref.start, field);
     await model.safetensors.reader(ref.name).readRangeInto(ref.name, 0, out);
     return out;
   };

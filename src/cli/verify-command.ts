@@ -1,7 +1,8 @@
 // `df11 verify`: decode every unit of a DF11 model and check it (structure, checksums, original).
 import { Df11Error } from '../errors.js';
-import { positional, stringOption, threadsOption, THREADS_HELP } from './args.js';
+import { flagOption, positional, stringOption, threadsOption, THREADS_HELP } from './args.js';
 import { EXIT_OK, type CliCommand, type CliContext, type CommandArgs } from './command.js';
+import { openGpuUnitDecoder } from './unit-decoder.js';
 import { verifyModel } from './verify-model.js';
 
 export const verifyCommand: CliCommand = {
@@ -16,6 +17,8 @@ Options:
                      and every uncompressed tensor is byte-compared with it, and every original
                      tensor must be present (an F32 original is compared through its BF16 cast)
 ${THREADS_HELP}
+  --gpu              decode on the GPU through WebGPU (SwiftShader, a CPU fallback, where there is
+                     no GPU) instead of the CPU threads
 
 Every unit is checked structurally (dfloat11_config, the six tensors' dtypes and sizes, LUTs,
 output_positions, gaps, split_positions) and decoded; decoding checks per-chunk counts and the
@@ -25,6 +28,7 @@ Exits with status 1 on any failure, naming the file and unit of each.`,
   options: {
     against: { type: 'string' },
     threads: { type: 'string' },
+    gpu: { type: 'boolean' },
   },
   positionals: { min: 1, max: 1 },
   run: runVerify,
@@ -33,6 +37,7 @@ Exits with status 1 on any failure, naming the file and unit of each.`,
 async function runVerify(args: CommandArgs, ctx: CliContext): Promise<number> {
   const path = positional(args, 0, '<df11-dir>');
   const against = stringOption(args, 'against');
+  const decoder = flagOption(args, 'gpu') ? await openGpuUnitDecoder((line) => ctx.info(line)) : undefined;
   const progress = ctx.progress('verify', 0);
   let s;
   try {
@@ -40,12 +45,14 @@ async function runVerify(args: CommandArgs, ctx: CliContext): Promise<number> {
       path,
       ...(against !== undefined ? { against } : {}),
       threads: threadsOption(args, ctx.cpuCount),
+      ...(decoder ? { decoder } : {}),
       progress,
       signal: ctx.signal,
       onFailure: (f) => progress.log(`FAIL ${f.file}: ${f.unit !== undefined ? `unit ${f.unit}` : `tensor ${f.tensor ?? '?'}`}: ${f.message}`),
     });
   } finally {
     progress.finish();
+    await decoder?.close();
   }
   const checks = [`${s.units - s.structureOnly - countFailedUnits(s.failures)} of ${s.units} units verified by content`];
   checks.push(`${s.checksums} checksum(s) matched`);

@@ -11,7 +11,7 @@ import { f32ToBf16 } from '../format/float.js';
 import { openInputModel, type InputModel } from './model-input.js';
 import type { Progress } from './progress.js';
 import { COPY_CHUNK_BYTES } from './tensor-data.js';
-import { createUnitDecoder } from './unit-decoder.js';
+import { createUnitDecoder, type UnitDecoder } from './unit-decoder.js';
 import { tiedSourceOf } from './tied-weights.js';
 import { parseShapes, shapesMetadataKey } from './unit-metadata.js';
 
@@ -23,6 +23,8 @@ export interface VerifyOptions {
   /** The original BF16 (or F32, compared through its BF16 cast) model to compare with. */
   against?: string;
   threads: number;
+  /** Decode with this decoder (e.g. openGpuUnitDecoder; the caller closes it) instead of `threads` CPU threads. */
+  decoder?: UnitDecoder;
   progress?: Progress;
   signal?: AbortSignal;
   /** Called for each failure as it is found. */
@@ -56,7 +58,7 @@ export async function verifyModel(options: VerifyOptions): Promise<VerifySummary
   const started = Date.now();
   const model = await openDf11ForCli(options.path);
   let original: InputModel | undefined;
-  const decoder = createUnitDecoder(options.threads);
+  const decoder = options.decoder ?? createUnitDecoder(options.threads);
   const failures: VerifyFailure[] = [];
   const fail = (f: VerifyFailure): void => {
     failures.push(f);
@@ -112,7 +114,7 @@ export async function verifyModel(options: VerifyOptions): Promise<VerifySummary
       }
     }
   } finally {
-    await decoder.close();
+    if (!options.decoder) await decoder.close();
     await original?.model.close();
     await model.close();
   }

@@ -89,6 +89,16 @@ describe('df11 CLI round trip on the demo model', () => {
     const restoredConfig = JSON.parse(await readFile(join(restored, 'config.json'), 'utf8'));
     assert.equal(restoredConfig.dfloat11_config, undefined);
     assert.equal(restoredConfig.tie_word_embeddings, true);
+
+    // the same through the WebGPU decoder (SwiftShader in CI): verify, and byte-identical tensors
+    const vg = await runDf11(['verify', df11, '--against', demo, '--gpu']);
+    assert.equal(vg.code, 0, vg.stderr);
+    assert.match(vg.stderr, /decoding on .*\(WebGPU, kernel decode-/);
+    assert.match(vg.stdout, /7 checksum\(s\) matched; 48 tensor\(s\) compared/);
+    const restoredGpu = join(dir, 'restored-gpu');
+    const dg = await runDf11(['decompress', df11, restoredGpu, '--gpu']);
+    assert.equal(dg.code, 0, dg.stderr);
+    assert.equal(await assertSameModelTensors(restoredGpu, demo), 47);
   });
 
   test('single-file layout without checksums, decompressed into shards with an index', async () => {
