@@ -11,9 +11,9 @@ import { availableParallelism, cpus } from 'node:os';
 import { GpuDecoder } from '../src/gpu/decoder.js';
 import { DECODE_PORTABLE_KERNEL } from '../src/gpu/decode-program.js';
 import { acquireGpu, describeAdapter } from '../src/gpu/device.js';
-import { createCopy } from './copy-kernel.js';
+import { createCopy } from '../src/gpu/gpu-bench.js';
 import { LLAMA31_8B_UNITS, llamaUnits } from './gpu-units.js';
-import { timePasses } from './gpu-timing.js';
+import { timePasses } from '../src/gpu/gpu-bench.js';
 
 const STORAGE = 0x80;
 const COPY_SRC = 0x4;

@@ -3,7 +3,7 @@
 // (latency bound), so time ~ waves x chain latency; waves = workgroups / (SMs x resident per SM).
 // Build and run: npx tsc -p . --outDir dist-gpu && node dist-gpu/dev/kernels/probe-occupancy.js
 import { acquireGpu, describeAdapter } from '../../src/gpu/device.js';
-import { timePasses } from '../../bench/gpu-timing.js';
+import { timePasses } from '../../src/gpu/gpu-bench.js';
 
 const PROBE_WGSL = `
 override LDS_WORDS: u32 = 256u;

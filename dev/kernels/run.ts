@@ -11,7 +11,7 @@ import { decodeUnit } from '../../src/codec/decode-serial.js';
 import { GpuDecoder } from '../../src/gpu/decoder.js';
 import type { DecodeKernelSource } from '../../src/gpu/decode-program.js';
 import { acquireGpu, describeAdapter } from '../../src/gpu/device.js';
-import { timePasses } from '../../bench/gpu-timing.js';
+import { timePasses } from '../../src/gpu/gpu-bench.js';
 import { llamaUnits } from '../../bench/gpu-units.js';
 import { repoRoot } from '../../test/helpers/paths.js';
 

@@ -38,6 +38,6 @@ describe('df11 bench generate', () => {
 
   it('refuses unknown modes and subcommands', async () => {
     assert.equal((await runDf11(['bench', 'generate', '--modes', 'bf16,fp8'])).code, 2);
-    assert.equal((await runDf11(['bench', 'decode'])).code, 2);
+    assert.equal((await runDf11(['bench', 'encode'])).code, 2);
   });
 });

@@ -1,14 +1,64 @@
+// Helpers of the GPU benchmarks (`df11 bench decode`, bench/, dev/kernels/): a plain WGSL copy as the
+// bandwidth baseline, and timing of recorded compute passes.
+import { copyWgsl } from './kernels/wgsl.generated.js';
+
+const STORAGE = 0x80;
+/** Workgroups of the grid-stride copy: enough to fill any current GPU. */
+const COPY_WORKGROUPS = 8192;
+
+/**
+ * A copy of the first `bytes` (multiple of 16) of `src` (real data, e.g. a decoded unit: never time
+ * zeros) into a fresh buffer, in windows of at most the binding limit.
+ */
+export function createCopy(device: GPUDevice, src: GPUBuffer, bytes: number): { record(pass: GPUComputePassEncoder): void; destroy(): void } {
+  const module = device.createShaderModule({ label: 'df11-copy', code: copyWgsl });
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const dst = device.createBuffer({ size: bytes, usage: STORAGE });
+  const window = Math.floor(Math.min(device.limits.maxStorageBufferBindingSize, bytes) / 256) * 256;
+  const groups: GPUBindGroup[] = [];
+  for (let off = 0; off < bytes; off += window) {
+    const size = Math.min(window, bytes - off);
+    groups.push(
+      device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: src, offset: off, size } },
+          { binding: 1, resource: { buffer: dst, offset: off, size } },
+        ],
+      }),
+    );
+  }
+  return {
+    record(pass) {
+      pass.setPipeline(pipeline);
+      for (const g of groups) {
+        pass.setBindGroup(0, g);
+        pass.dispatchWorkgroups(COPY_WORKGROUPS);
+      }
+    },
+    destroy() {
+      dst.destroy();
+    },
+  };
+}
+
 // GPU timing for the benchmarks: timestamp queries around one compute pass holding `iterations`
 // repetitions of the work when the device has 'timestamp-query', else wall-clock around submit +
 // onSubmittedWorkDone. Reports the median of several repeats after a warm-up, and the host CPU time
 // the process spent meanwhile (a process that spins while waiting for the GPU shows ~100%).
-
 const QUERY_RESOLVE = 0x200;
 /** Minimum wall time of warm-up work before the timed repeats. */
 const WARM_UP_MS = 600;
 const COPY_SRC = 0x4;
 const COPY_DST = 0x8;
 const MAP_READ = 0x1;
+
+/** CPU time of this process in microseconds (Node); NaN where the runtime does not tell (browsers). */
+function processCpuMicros(): number {
+  const p = (globalThis as { process?: { cpuUsage?: () => { user: number; system: number } } }).process;
+  const u = p?.cpuUsage?.();
+  return u ? u.user + u.system : Number.NaN;
+}
 
 export interface Timing {
   /** Median milliseconds per iteration. */
@@ -19,7 +69,7 @@ export interface Timing {
   /** Every repeat (ms per iteration), in the order they ran. */
   samples: number[];
   method: 'timestamp' | 'wall-clock';
-  /** Host CPU time / wall time of the process during the timed repeats (1 = one core busy). */
+  /** Host CPU time / wall time of the process during the timed repeats (1 = one core busy; NaN in browsers). */
   hostCpu: number;
 }
 
@@ -58,11 +108,11 @@ export async function timePasses(
     // ~0.3 s of work after idle ran up to 5x slower, so repeat the work for at least WARM_UP_MS.
     const warm0 = performance.now();
     for (let r = 0; r < 2 || performance.now() - warm0 < WARM_UP_MS; r++) await once();
-    const cpu0 = process.cpuUsage();
+    const cpu0 = processCpuMicros();
     const wall0 = performance.now();
     const times: number[] = [];
     for (let r = 0; r < repeats; r++) times.push(await once());
-    const cpu = process.cpuUsage(cpu0);
+    const cpuMicros = processCpuMicros() - cpu0;
     const wall = performance.now() - wall0;
     const sorted = [...times].sort((a, b) => a - b);
     return {
@@ -71,7 +121,7 @@ export async function timePasses(
       maxMs: sorted[sorted.length - 1]!,
       samples: times,
       method: querySet ? 'timestamp' : 'wall-clock',
-      hostCpu: (cpu.user + cpu.system) / 1000 / wall,
+      hostCpu: cpuMicros / 1000 / wall,
     };
   } finally {
     querySet?.destroy();
