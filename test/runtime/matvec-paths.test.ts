@@ -1,6 +1,7 @@
 // rt-matvec reads a row either with 16-byte loads (weights at an element offset and a width that
 // are multiples of 8) or gathered from 32-bit words (any offset, e.g. an odd one inside a decoded
-// DF11 unit): both give the same bits, and match a CPU product within f32 rounding.
+// DF11 unit): both give the same bits whatever the rows per workgroup, and match a CPU product within
+// f32 rounding.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BUFFER_USAGE, GpuMemory } from '../../src/runtime/gpu-memory.js';
@@ -17,12 +18,12 @@ function bf16ToF32(b: number): number {
 }
 
 /** y = W x on the GPU with W stored at element `offset` of its buffer; 2 tokens. */
-async function product(w: Uint16Array, rows: number, cols: number, x: Float32Array, offset: number): Promise<Float32Array> {
+async function product(w: Uint16Array, rows: number, cols: number, x: Float32Array, offset: number, matvecRows?: number): Promise<Float32Array> {
   const gpu = await testGpu();
   const device = gpu.device;
   const memory = new GpuMemory(device, undefined);
   try {
-    const kernels = await compileKernels(device, { rowWorkgroup: 8 });
+    const kernels = await compileKernels(device, { rowWorkgroup: 8, ...(matvecRows !== undefined ? { matvecRows } : {}) });
     const binder = new Binder(device, memory);
     const step = memory.createWith('step', new Uint32Array([2, 0, 1, 0]), BUFFER_USAGE.UNIFORM);
     const dummy = memory.create('dummy', 16, BUFFER_USAGE.STORAGE);
@@ -54,13 +55,18 @@ describe('rt-matvec load paths', () => {
     [5, 100],
     [3, 7],
   ] as const) {
-    it(`[${rows}, ${cols}]: 16-byte and gathered loads agree at element offsets 0, 1, 3, 8`, async () => {
+    it(`[${rows}, ${cols}]: 16-byte and gathered loads, and 1, 3 or 4 rows per workgroup, agree at element offsets 0, 1, 3, 8`, async () => {
       const w = syntheticBf16Weights(rows * cols, { seed: rows, std: 0.5 });
       const x = new Float32Array(2 * cols).map((_, i) => Math.sin(i * 0.37) * 2);
       const results = [];
       for (const offset of [0, 1, 3, 8]) results.push(await product(w, rows, cols, x, offset));
       const bytes = results.map((r) => Buffer.from(r.buffer));
       for (let i = 1; i < bytes.length; i++) assert.ok(bytes[i]!.equals(bytes[0]!), `offset ${[0, 1, 3, 8][i]} differs from offset 0`);
+      // rows per workgroup change which workgroup sums a row, not the order of its sums
+      for (const matvecRows of [1, 3]) {
+        const other = Buffer.from((await product(w, rows, cols, x, 0, matvecRows)).buffer);
+        assert.ok(other.equals(bytes[0]!), `${matvecRows} row(s) per workgroup differs from the default`);
+      }
       for (let t = 0; t < 2; t++) {
         for (let r = 0; r < rows; r++) {
           let s = 0;

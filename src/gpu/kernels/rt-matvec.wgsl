@@ -14,13 +14,14 @@
 //   6 w4      storage read   the same range as w, as 16-byte words (read only with FLAG_VEC4)
 //   7 x4      storage read   the same buffer as x, as 16-byte words (read only with FLAG_VEC4)
 //
-// Workgroup: WG invocations per output element; dispatch (grid_x, ceil(rows / grid_x), n_tokens),
-// row = wid.y * grid_x + wid.x (rows may exceed the 65535 workgroups of one dimension).
+// Workgroup: WG invocations for ROWS consecutive rows (the same x chunk serves every row, so x is
+// read once per ROWS rows); dispatch (grid_x, ceil(ceil(rows / ROWS) / grid_x), n_tokens), first row
+// = (wid.y * grid_x + wid.x) * ROWS (rows may exceed the 65535 workgroups of one dimension).
 //
-// Order of the sums (fixed, so results repeat bit for bit): a row is cut into chunks of 8 columns
-// (the last one padded with zeros); invocation i adds the dot products of chunks i, i + WG,
-// i + 2 WG, ... to its sum in that order, and the WG sums are added by a fixed binary tree. A
-// chunk's dot product is computed by the same code whichever way its bytes were loaded.
+// Order of the sums (fixed, so results repeat bit for bit, and the same for any ROWS): a row is cut
+// into chunks of 8 columns (the last one padded with zeros); invocation i adds the dot products of
+// chunks i, i + WG, i + 2 WG, ... to its sum in that order, and the WG sums are added by a fixed
+// binary tree. A chunk's dot product is computed by the same code whichever way its bytes were loaded.
 //
 // Loads: with FLAG_VEC4 (the host sets it when w_offset and cols are multiples of 8, so that every
 // row starts on a 16-byte boundary) a chunk is one 16-byte load of W and two of x, and neighbouring
@@ -29,9 +30,10 @@
 // loaded bits are the same either way, so the result does not depend on w_offset's alignment.
 //
 // Napkin math (batch 1, decode): a 14336 x 4096 BF16 matrix is 117 MB; at the ~4.8 TB/s of an
-// H200 (3.35 TB/s H100 SXM) that is ~24 us (35 us) if every byte is read once at full bandwidth.
-// 14336 workgroups of 64 invocations fill all SMs; each invocation keeps 2 x 16 B of W in flight,
-// ~4 MB across the GPU, above bandwidth x latency (~4.8 TB/s x ~0.7 us = ~3.4 MB).
+// H200 (3.35 TB/s H100 SXM) that is ~24 us (35 us) if every byte is read once at full bandwidth. With
+// one row per workgroup every 16 bytes of W came with 32 bytes of x (f32) through L1, three times the
+// weight bytes; with 4 rows per workgroup x adds half of W's bytes, and each invocation keeps 2 x 4
+// loads of W in flight (~16 MB across the GPU, far above bandwidth x latency, ~3.4 MB).
 
 struct Params {
   rows: u32,
@@ -70,8 +72,11 @@ const CHUNK: u32 = 8u;
 @group(0) @binding(7) var<storage, read> x4: array<vec4<f32>>;
 
 override WG: u32 = 64u;
+/** Rows per workgroup, 1 to MAX_ROWS. */
+override ROWS: u32 = 4u;
+const MAX_ROWS: u32 = 4u;
 
-var<workgroup> partial: array<f32, WG>;
+var<workgroup> partial: array<f32, WG * MAX_ROWS>;
 
 /** 8 BF16 weights (4 words, low half first) and the 8 matching x values. */
 struct Chunk {
@@ -109,17 +114,15 @@ fn gather_x(xbase: u32, col: u32) -> f32 {
   return select(0.0, x[xbase + min(col, params.cols - 1u)], col < params.cols);
 }
 
-/** Chunk j of the row starting at element e_row of w, against x[xbase ..]. */
-fn load_chunk(e_row: u32, xbase: u32, j: u32) -> Chunk {
+/** The x values of chunk j (of the token starting at xbase). */
+fn load_x(xbase: u32, j: u32) -> Chunk {
   var c: Chunk;
   if ((params.flags & FLAG_VEC4) != 0u) {
-    c.w = w4[(e_row >> 3u) + j];
     c.xa = x4[(xbase >> 2u) + 2u * j];
     c.xb = x4[(xbase >> 2u) + 2u * j + 1u];
   } else {
     let c0 = j * CHUNK;
     for (var k = 0u; k < 4u; k++) {
-      c.w[k] = gather_half(e_row, c0 + 2u * k) | (gather_half(e_row, c0 + 2u * k + 1u) << 16u);
       c.xa[k] = gather_x(xbase, c0 + k);
       c.xb[k] = gather_x(xbase, c0 + 4u + k);
     }
@@ -127,37 +130,73 @@ fn load_chunk(e_row: u32, xbase: u32, j: u32) -> Chunk {
   return c;
 }
 
+/** The weights of chunk j of the row starting at element e_row of w. */
+fn load_w(e_row: u32, j: u32) -> vec4<u32> {
+  if ((params.flags & FLAG_VEC4) != 0u) {
+    return w4[(e_row >> 3u) + j];
+  }
+  var v: vec4<u32>;
+  let c0 = j * CHUNK;
+  for (var k = 0u; k < 4u; k++) {
+    v[k] = gather_half(e_row, c0 + 2u * k) | (gather_half(e_row, c0 + 2u * k + 1u) << 16u);
+  }
+  return v;
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row = wid.y * params.grid_x + wid.x;
+  let row0 = (wid.y * params.grid_x + wid.x) * ROWS;
   let t = wid.z;
-  if (row >= params.rows) {
+  if (row0 >= params.rows) {
     return;
   }
   let cols = params.cols;
-  let e_row = params.w_offset + row * cols;
   let xbase = t * cols;
   let chunks = (cols + CHUNK - 1u) / CHUNK;
-  var acc = 0.0;
+  let nrows = min(ROWS, params.rows - row0);
+  var acc = array<f32, MAX_ROWS>();
   for (var j = lid; j < chunks; j += 2u * WG) {
     let has_next = j + WG < chunks;
-    let c0 = load_chunk(e_row, xbase, j);
-    let c1 = load_chunk(e_row, xbase, select(j, j + WG, has_next));
-    acc += chunk_dot(c0);
-    if (has_next) {
-      acc += chunk_dot(c1);
+    let j1 = select(j, j + WG, has_next);
+    var x0 = load_x(xbase, j);
+    var x1 = load_x(xbase, j1);
+    var w0: array<vec4<u32>, MAX_ROWS>;
+    var w1: array<vec4<u32>, MAX_ROWS>;
+    for (var r = 0u; r < MAX_ROWS; r++) {
+      if (r < nrows) {
+        let e_row = params.w_offset + (row0 + r) * cols;
+        w0[r] = load_w(e_row, j);
+        w1[r] = load_w(e_row, j1);
+      }
+    }
+    for (var r = 0u; r < MAX_ROWS; r++) {
+      if (r < nrows) {
+        x0.w = w0[r];
+        acc[r] += chunk_dot(x0);
+        if (has_next) {
+          x1.w = w1[r];
+          acc[r] += chunk_dot(x1);
+        }
+      }
     }
   }
-  partial[lid] = acc;
+  for (var r = 0u; r < MAX_ROWS; r++) {
+    partial[r * WG + lid] = acc[r];
+  }
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) {
-      partial[lid] += partial[lid + s];
+      for (var r = 0u; r < MAX_ROWS; r++) {
+        if (r < nrows) {
+          partial[r * WG + lid] += partial[r * WG + lid + s];
+        }
+      }
     }
     workgroupBarrier();
   }
-  if (lid == 0u) {
-    var v = partial[0];
+  if (lid < nrows) {
+    let row = row0 + lid;
+    var v = partial[lid * WG];
     if ((params.flags & FLAG_BIAS) != 0u) {
       v = v + bias[row];
     }

@@ -30,6 +30,10 @@ export interface KernelSource {
 export const ROW_WORKGROUP = 64;
 /** Invocations per workgroup of the element-wise kernels. */
 export const ELEMENT_WORKGROUP = 64;
+/** Rows per workgroup of rt-matvec (override ROWS, at most its MAX_ROWS). */
+export const MATVEC_ROWS = 4;
+/** rt-matvec's MAX_ROWS. */
+export const MATVEC_MAX_ROWS = 4;
 /** Invocations of the single argmax workgroup. */
 export const ARGMAX_WORKGROUP = 256;
 
@@ -54,6 +58,8 @@ export interface Kernel {
   layout: GPUBindGroupLayout;
   bindings: readonly BindingKind[];
   workgroupSize: number;
+  /** Rows per workgroup (matvec's ROWS; 1 for the other kernels). */
+  rowsPerWorkgroup: number;
 }
 
 const COMPUTE_STAGE = 0x4; // GPUShaderStage.COMPUTE
@@ -71,7 +77,7 @@ function layoutEntries(bindings: readonly BindingKind[]): GPUBindGroupLayoutEntr
  * Dawn compiles that on a worker thread, where SwiftShader has crashed), so WGSL and validation
  * errors reject here with the compiler's messages.
  */
-async function compileKernel(device: GPUDevice, name: KernelName, workgroupSize: number): Promise<Kernel> {
+async function compileKernel(device: GPUDevice, name: KernelName, workgroupSize: number, matvecRows: number): Promise<Kernel> {
   const src = KERNELS[name];
   if (workgroupSize > device.limits.maxComputeInvocationsPerWorkgroup) {
     throw new RangeError(`kernel rt-${name} needs ${workgroupSize} invocations per workgroup; the device allows ${device.limits.maxComputeInvocationsPerWorkgroup}`);
@@ -83,7 +89,7 @@ async function compileKernel(device: GPUDevice, name: KernelName, workgroupSize:
   const pipeline = device.createComputePipeline({
     label,
     layout: device.createPipelineLayout({ label, bindGroupLayouts: [layout] }),
-    compute: { module, entryPoint: 'main', constants: { WG: workgroupSize } },
+    compute: { module, entryPoint: 'main', constants: { WG: workgroupSize, ...(name === 'matvec' ? { ROWS: matvecRows } : {}) } },
   });
   const error = await device.popErrorScope();
   if (error) {
@@ -91,7 +97,7 @@ async function compileKernel(device: GPUDevice, name: KernelName, workgroupSize:
     const lines = info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`);
     throw new Error(`kernel ${label}: ${error.message}${lines.length > 0 ? `\n${lines.join('\n')}` : ''}`);
   }
-  return { name, pipeline, layout, bindings: src.bindings, workgroupSize };
+  return { name, pipeline, layout, bindings: src.bindings, workgroupSize, rowsPerWorkgroup: name === 'matvec' ? matvecRows : 1 };
 }
 
 /** Every kernel of the engine, compiled for one device. */
@@ -101,6 +107,8 @@ export type KernelSet = { readonly [K in KernelName]: Kernel };
 export interface KernelShape {
   /** matvec, rmsnorm, head norm, attention (default ROW_WORKGROUP). */
   rowWorkgroup?: number;
+  /** Rows per matvec workgroup, 1 to MATVEC_MAX_ROWS (default MATVEC_ROWS); results do not depend on it. */
+  matvecRows?: number;
 }
 
 /**
@@ -110,9 +118,11 @@ export interface KernelShape {
 export async function compileKernels(device: GPUDevice, shape: KernelShape = {}): Promise<KernelSet> {
   const row = shape.rowWorkgroup ?? ROW_WORKGROUP;
   if (!Number.isSafeInteger(row) || row < 1 || (row & (row - 1)) !== 0) throw new RangeError(`row workgroup size ${row} is not a power of two`);
+  const matvecRows = shape.matvecRows ?? MATVEC_ROWS;
+  if (!Number.isSafeInteger(matvecRows) || matvecRows < 1 || matvecRows > MATVEC_MAX_ROWS) throw new RangeError(`matvec rows per workgroup ${matvecRows} is not in 1..${MATVEC_MAX_ROWS}`);
   const names = Object.keys(KERNELS) as KernelName[];
   const out = {} as Record<KernelName, Kernel>;
-  for (const name of names) out[name] = await compileKernel(device, name, KERNELS[name].workgroupSize === ROW_WORKGROUP && ROW_KERNELS.has(name) ? row : KERNELS[name].workgroupSize);
+  for (const name of names) out[name] = await compileKernel(device, name, KERNELS[name].workgroupSize === ROW_WORKGROUP && ROW_KERNELS.has(name) ? row : KERNELS[name].workgroupSize, matvecRows);
   return out;
 }
 

@@ -81,7 +81,8 @@ export class Ops {
     const need = { x: n * w.cols * F32_BYTES, y: n * w.rows * F32_BYTES };
     if (x.size < need.x || y.size < need.y) throw new RangeError(`matvec ${w.name}: activation buffers too small for ${n} tokens`);
     const wb = this.binder.weightBinding(w.buffer, w.byteOffset, w.rows * w.cols, w.name);
-    const gridX = Math.min(w.rows, this.device.limits.maxComputeWorkgroupsPerDimension);
+    const rowGroups = Math.ceil(w.rows / k.rowsPerWorkgroup);
+    const gridX = Math.min(rowGroups, this.device.limits.maxComputeWorkgroupsPerDimension);
     // 16-byte loads when every row starts on a 16-byte boundary of the bound range (then the range,
     // which ends with the last row, is a whole number of 16-byte words too)
     const vec4 = wb.elementOffset % VEC4_COLUMNS === 0 && w.cols % VEC4_COLUMNS === 0 && (wb.slice.size ?? 0) % VEC4_BYTES === 0 && x.size >= VEC4_BYTES;
@@ -94,7 +95,7 @@ export class Ops {
       k,
       [params, { buffer: this.step }, wb.slice, { buffer: x }, { buffer: y }, { buffer: options.bias ?? this.dummy }, w4, x4],
       gridX,
-      groups(w.rows, gridX),
+      groups(rowGroups, gridX),
       n,
     );
   }
