@@ -65,11 +65,18 @@ const BF16_BYTES = 2;
 /** The copy moves whole vec4<u32>. */
 const COPY_ALIGN = 16;
 
-function unitWeights(name: string, index: number, seed: number): { weights: Uint16Array; sizes: number[] } {
-  const spec = DECODE_BENCH_UNITS[name]!;
+/** Seed of a unit's weights: fixed per unit name, so a unit's bytes do not depend on the --units list. */
+function unitSeed(name: string, seed: number): number {
+  return seed * 1000 + Object.keys(DECODE_BENCH_UNITS).indexOf(name);
+}
+
+/** The BF16 weights of a benchmark unit and its pieces' sizes. */
+export function decodeBenchWeights(name: string, seed: number): { weights: Uint16Array; sizes: number[] } {
+  const spec = DECODE_BENCH_UNITS[name];
+  if (!spec) throw new RangeError(`unknown unit ${name}; known: ${Object.keys(DECODE_BENCH_UNITS).join(', ')}`);
   const sizes = spec.pieces.map(([r, c]) => r * c);
   const weights = new Uint16Array(sizes.reduce((a, b) => a + b, 0));
-  fillSyntheticWeights(weights, seed * 1000 + index, REALISTIC_WEIGHT_STD);
+  fillSyntheticWeights(weights, unitSeed(name, seed), REALISTIC_WEIGHT_STD);
   return { weights, sizes };
 }
 
@@ -89,9 +96,9 @@ export async function benchDecode(o: BenchDecodeOptions, ctx: CliContext): Promi
     const decoders = [await GpuDecoder.create(gpu.device, sizing)];
     if (o.portable) decoders.push(await GpuDecoder.create(gpu.device, { ...sizing, kernel: DECODE_PORTABLE_KERNEL }));
     for (const d of decoders) out.write(`kernel: ${d.kernel.name}, stage of ${d.stageWords} words\n`);
-    for (const [index, name] of o.units.entries()) {
-      const { weights, sizes } = unitWeights(name, index, o.seed);
-      const unit = await encodedUnit(name, index, weights, sizes, o, pool, ctx);
+    for (const name of o.units) {
+      const { weights, sizes } = decodeBenchWeights(name, o.seed);
+      const unit = await encodedUnit(name, weights, sizes, o, pool, ctx);
       const outBytes = Math.ceil((BF16_BYTES * weights.length) / COPY_ALIGN) * COPY_ALIGN;
       const target = gpu.device.createBuffer({ label: `bench-${name}`, size: outBytes, usage: STORAGE | COPY_SRC });
       try {
@@ -135,8 +142,8 @@ export async function benchDecode(o: BenchDecodeOptions, ctx: CliContext): Promi
   return rows;
 }
 
-async function encodedUnit(name: string, index: number, weights: Uint16Array, sizes: number[], o: BenchDecodeOptions, pool: EncodePool, ctx: CliContext): Promise<Df11Unit> {
-  const path = o.cacheDir === undefined ? undefined : unitCachePath(o.cacheDir, `decode-${name}-seed${o.seed * 1000 + index}-std${REALISTIC_WEIGHT_STD}-block${SYNTHETIC_BLOCK_WEIGHTS}`);
+async function encodedUnit(name: string, weights: Uint16Array, sizes: number[], o: BenchDecodeOptions, pool: EncodePool, ctx: CliContext): Promise<Df11Unit> {
+  const path = o.cacheDir === undefined ? undefined : unitCachePath(o.cacheDir, `decode-${name}-seed${unitSeed(name, o.seed)}-std${REALISTIC_WEIGHT_STD}-block${SYNTHETIC_BLOCK_WEIGHTS}`);
   const cached = path === undefined ? undefined : await readCachedUnit(path);
   if (cached) return cached;
   const t0 = performance.now();
