@@ -52,11 +52,13 @@ Options (generate):
   --modes M,...      engine modes to run, in order: ${MODES.join(', ')} (default all three)
   --tokens N         new tokens per mode (default ${DEFAULT_TOKENS})
   --prompt-tokens N  prompt length (default ${DEFAULT_PROMPT_TOKENS})
-  --warmup N         tokens generated before the timed run in each mode (default ${DEFAULT_WARMUP_TOKENS})
+  --warmup N         tokens generated before the timed run in each mode, repeated for at least
+                     1.5 s (default ${DEFAULT_WARMUP_TOKENS}; 0: no warm-up)
   --gpu-memory B     cap on the engine's GPU memory (bytes, or 512MiB, 8GB, ...)
   --layers N         decoder layers instead of the shape's (quicker, less memory)
   --seed S           seed of the synthetic weights (default 1)
   --mode-seconds S   stop a mode's timed run after S seconds (default ${DEFAULT_MODE_SECONDS})
+  --matvec-rows R    rows per matrix-vector workgroup, 1-4 (default the engine's; same results)
   --cache-dir D      where encoded DF11 units are cached (default ${DEFAULT_CACHE_DIR})
   --no-cache         encode the DF11 units every time`,
   options: {
@@ -75,6 +77,7 @@ Options (generate):
     iterations: { type: 'string' },
     portable: { type: 'boolean' },
     'workgroup-bytes': { type: 'string' },
+    'matvec-rows': { type: 'string' },
   },
   positionals: { min: 1, max: 1 },
   run: runBench,
@@ -123,6 +126,7 @@ async function runBench(args: CommandArgs, ctx: CliContext): Promise<number> {
       seed: intOption(args, 'seed', 1, 0, MAX_SEED),
       modeSeconds: intOption(args, 'mode-seconds', DEFAULT_MODE_SECONDS, 1, MAX_SECONDS),
       cacheDir,
+      ...(stringOption(args, 'matvec-rows') !== undefined ? { matvecRows: intOption(args, 'matvec-rows', 4, 1, 4) } : {}),
     },
     ctx,
   );

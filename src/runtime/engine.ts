@@ -63,6 +63,8 @@ export interface EngineOptions {
    * bit for bit between engines with the same value on the same device.
    */
   rowWorkgroup?: number;
+  /** Rows per matrix-vector workgroup (1-4; default MATVEC_ROWS). Results do not depend on it. */
+  matvecRows?: number;
   /**
    * Options of the DF11 decoder (default: the decoder's, except workgroup memory of
    * SWIFTSHADER_DECODE_WORKGROUP_BYTES on SwiftShader).
@@ -129,7 +131,7 @@ export class InferenceEngine {
     let outOfMemory: GPUError | null = null;
     try {
       const rowWorkgroup = options.rowWorkgroup ?? (gpu.adapter.isSwiftShader ? SWIFTSHADER_ROW_WORKGROUP : ROW_WORKGROUP);
-      const kernels = await compileKernels(device, { rowWorkgroup });
+      const kernels = await compileKernels(device, { rowWorkgroup, ...(options.matvecRows !== undefined ? { matvecRows: options.matvecRows } : {}) });
       const vectors = await uploadModelVectors(memory, files.tensors, config, files.name);
       const forwardPass = ForwardPass.create(memory, kernels, config, vectors, maxChunk);
       // readback buffers (made by the constructor) and a minimal KV cache must fit beside the weights
