@@ -108,6 +108,8 @@ export const VARIANTS: Record<string, Variant> = {
   v12h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v12 at 256 x 2 windows', probeOf: 'v12', edits: [] },
   v14: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v12 with pass 1 on a 12-bit table (4 exponents, code starts); promoted', file: 'src/gpu/kernels/decode.wgsl' },
   v14h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v14 at 256 x 2 windows', file: 'src/gpu/kernels/decode.wgsl' },
+  v15: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v14 with sign_mantissa loads issued before staging, write loop 2 words per step' },
+  v15h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v15 at 256 x 2 windows', probeOf: 'v15', edits: [] },
   v13: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, persistent: true, note: 'v12 with persistent workgroups (grid stride over chunks)' },
   v13h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, persistent: true, note: 'v13 at 256 x 2 windows', probeOf: 'v13', edits: [] },
   v9h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v9 at 256 x 2 windows', probeOf: 'v9', edits: [] },
