@@ -32,7 +32,10 @@ interface Variant {
   /** The promoted variants live in the library: their source path, relative to the repository root. */
   file?: string;
   probeOf?: string;
-  edits?: [from: string, to: string][];
+  /** Replacements in the base variant's source: `from` (text or pattern) must match exactly once. */
+  edits?: [from: string | RegExp, to: string][];
+  /** A structural rewrite applied after the edits. */
+  transform?: 'persistent';
 }
 
 const V5_STORES = `      store_word(h4 >> 1u, pack2(sm4, ex), e4, w_start, w_end);
@@ -66,6 +69,53 @@ const V9_STORES = `        store_word(h4 >> 1u, pack2(sm4, ex), e4, w_start, w_e
 const V9_NO_STORES = `        if ((sm4 ^ ex) == 0x9abcdefu) { store_word(h4 >> 1u, 0u, e4, w_start, w_end); }
       }
     }`;
+
+const V12_NARROW_LOOKUP = `    let m = luts[MULTI_BASE + (x >> (32u - MULTI_BITS))];
+    let mn = (m >> MULTI_COUNT_SHIFT) & 3u;
+    let mb = m >> MULTI_BITS_SHIFT;
+    if (mn != 0u && pos + mb <= WINDOW_BITS) {
+      stash_push(st, m & 0xffffffu, mn);
+      r += mb;
+      count += mn;
+`;
+const V15_HELPERS = `/** The sign_mantissa word(s) of stage word i (the second only when the bytes are not word-aligned). */
+fn sm_words2(lo: u32, i: u32, w_end: u32, sm_rel: i32, sm_shift: u32) -> vec2<u32> {
+  let h4 = lo + 4u * i;
+  if (i >= STAGE_WORDS || h4 >= 2u * w_end) { return vec2<u32>(0u, 0u); }
+  let q = (sm_rel + i32(h4)) >> 2u;
+  return vec2<u32>(sm_word(q), select(0u, sm_word(q + 1), sm_shift != 0u));
+}
+
+fn write_stage_word(lo: u32, i: u32, smw: vec2<u32>, sm_shift: u32, e_base: i32, w_start: u32, w_end: u32) {
+  let h4 = lo + 4u * i;
+  let sm4 = select((smw.x >> sm_shift) | (smw.y << (32u - sm_shift)), smw.x, sm_shift == 0u);
+  let ex = atomicLoad(&stage[i]);
+  store_pair(h4, pack2(sm4, ex), pack2(sm4 >> 16u, ex >> 16u), e_base + i32(h4), w_start, w_end);
+}
+
+`;
+const V15_PRELOAD = `    // The first two sign_mantissa words of this invocation's write phase, loaded now.
+    let pre = sm_words2(lo, lid, w_end, sm_rel, sm_shift);
+    let pre1 = sm_words2(lo, lid + WG, w_end, sm_rel, sm_shift);
+`;
+const V15_WRITE = `    // Write: two stage words per step, the first step's sign_mantissa words loaded before pass 2.
+    for (var i = lid; i < STAGE_WORDS; i += 2u * WG) {
+      if (lo + 4u * i >= 2u * w_end) { break; }
+      let i1 = i + WG;
+      var s0 = pre;
+      var s1 = pre1;
+      if (i != lid) {
+        s0 = sm_words2(lo, i, w_end, sm_rel, sm_shift);
+        s1 = sm_words2(lo, i1, w_end, sm_rel, sm_shift);
+      }
+      write_stage_word(lo, i, s0, sm_shift, e_base, w_start, w_end);
+      if (i1 < STAGE_WORDS && lo + 4u * i1 < 2u * w_end) {
+        write_stage_word(lo, i1, s1, sm_shift, e_base, w_start, w_end);
+      }
+    }
+  }
+}
+`;
 
 export const VARIANTS: Record<string, Variant> = {
   v1: { fixedWorkgroupBytes: 18 * 256 + 256 * 4, usesSubgroups: false, note: 'two passes, nested loops, Hillis-Steele scan', file: 'src/gpu/kernels/decode-portable.wgsl' },
@@ -104,11 +154,32 @@ export const VARIANTS: Record<string, Variant> = {
     ],
   },
   v11: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v10n, as first promoted' },
-  v12: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v11 decoding each code once (register stash)' },
+  v12: {
+    fixedWorkgroupBytes: 128 * 4,
+    usesSubgroups: true,
+    workgroupSize: 512,
+    note: 'v11 decoding each code once (register stash); pass 1 on the 10-bit table',
+    probeOf: 'v14',
+    edits: [
+      [/const WIDE_BASE[^]*?\(wide table\)\. \*\//, "/** count_codes without a limit, appending every counted code's exponent to the stash. */"],
+      [/    let i = WIDE_BASE[^]*?(?=    \} else \{)/, V12_NARROW_LOOKUP],
+    ],
+  },
   v12h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v12 at 256 x 2 windows', probeOf: 'v12', edits: [] },
   v14: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v12 with pass 1 on a 12-bit table (4 exponents, code starts); promoted', file: 'src/gpu/kernels/decode.wgsl' },
   v14h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v14 at 256 x 2 windows', file: 'src/gpu/kernels/decode.wgsl' },
-  v15: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v14 with sign_mantissa loads issued before staging, write loop 2 words per step' },
+  v15: {
+    fixedWorkgroupBytes: 128 * 4,
+    usesSubgroups: true,
+    workgroupSize: 512,
+    note: 'v14 with sign_mantissa loads issued before staging, write loop 2 words per step',
+    probeOf: 'v14',
+    edits: [
+      ['@compute @workgroup_size(WG)', `${V15_HELPERS}@compute @workgroup_size(WG)`],
+      ['    // Pass 2: the stash when it holds', `${V15_PRELOAD}    // Pass 2: the stash when it holds`],
+      [/    \/\/ Write: 2 output words[^]*$/, V15_WRITE],
+    ],
+  },
   v15h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v15 at 256 x 2 windows', probeOf: 'v15', edits: [] },
   v16: {
     fixedWorkgroupBytes: 128 * 4,
@@ -118,7 +189,7 @@ export const VARIANTS: Record<string, Variant> = {
     probeOf: 'v14',
     edits: [['var<storage, read> luts: array<u32>;', 'var<storage, read> luts: array<u32, 10624>;']],
   },
-  v13: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, persistent: true, note: 'v12 with persistent workgroups (grid stride over chunks)' },
+  v13: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, persistent: true, note: 'v12 with persistent workgroups (grid stride over chunks)', probeOf: 'v12', transform: 'persistent' },
   v13h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, persistent: true, note: 'v13 at 256 x 2 windows', probeOf: 'v13', edits: [] },
   v9h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v9 at 256 x 2 windows', probeOf: 'v9', edits: [] },
 };
@@ -191,17 +262,50 @@ async function main(): Promise<void> {
   ctx.destroy();
 }
 
-/** The WGSL of a variant: its file, or its base variant's file with the probe's edits applied. */
+/** The WGSL of a variant: its file, or its base variant's source with the edits and transform applied. */
 export function variantSource(name: string, spec: Variant): string {
-  const base = spec.probeOf === undefined ? spec : VARIANTS[spec.probeOf]!;
-  const file = base.file ?? join('dev', 'kernels', `decode-${spec.probeOf ?? name}.wgsl`);
-  let code = readFileSync(join(repoRoot(), file), 'utf8');
-  for (const [from, to] of spec.edits ?? []) {
-    const at = code.indexOf(from);
-    if (at < 0 || code.indexOf(from, at + 1) >= 0) throw new Error(`probe ${name}: the edited text must occur exactly once in decode-${spec.probeOf}.wgsl`);
-    code = code.slice(0, at) + to + code.slice(at + from.length);
+  let code: string;
+  if (spec.probeOf === undefined) {
+    code = readFileSync(join(repoRoot(), spec.file ?? join('dev', 'kernels', `decode-${name}.wgsl`)), 'utf8');
+  } else {
+    const base = VARIANTS[spec.probeOf];
+    if (!base) throw new Error(`variant ${name}: unknown base ${spec.probeOf}`);
+    code = variantSource(spec.probeOf, base);
   }
-  return code;
+  for (const [from, to] of spec.edits ?? []) {
+    const pattern = typeof from === 'string' ? new RegExp(from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g') : new RegExp(from.source, 'g');
+    const matches = [...code.matchAll(pattern)];
+    if (matches.length !== 1) throw new Error(`variant ${name}: an edit matches ${matches.length} times in ${spec.probeOf}, not once`);
+    const m = matches[0]!;
+    code = code.slice(0, m.index) + to + code.slice(m.index + m[0].length);
+  }
+  return spec.transform === 'persistent' ? persistentKernel(code, name) : code;
+}
+
+/**
+ * Rewrites a one-chunk-per-workgroup kernel (whose main starts with `let b = params.chunk_base + wg.x;`
+ * and returns only in workgroup-uniform control flow) into a grid-stride loop over the dispatch's
+ * chunks, with a barrier between chunks.
+ */
+function persistentKernel(code: string, name: string): string {
+  const start = '  let b = params.chunk_base + wg.x;\n';
+  const entry = code.indexOf('@compute @workgroup_size(WG)');
+  const at = code.indexOf(start, entry);
+  if (entry < 0 || at < 0 || !code.endsWith('}\n')) throw new Error(`variant ${name}: the kernel does not have the expected main`);
+  const head = code.slice(0, at).replace('fn main(@builtin(workgroup_id) wg: vec3<u32>,', 'fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,');
+  const body = code
+    .slice(at + start.length, code.length - 2)
+    .replace(/\breturn;/g, 'continue;')
+    .split('\n')
+    .map((l) => (l.length > 0 ? `  ${l}` : l))
+    .join('\n');
+  return `${head}  let chunk_end = params.chunk_base + params.chunk_count;
+  for (var b = params.chunk_base + wg.x; b < chunk_end; b += nwg.x) {
+    // The previous chunk's write phase is done with the stage and the subgroup sums.
+    workgroupBarrier();
+${body}  }
+}
+`;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
