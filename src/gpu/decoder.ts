@@ -166,7 +166,10 @@ export class GpuDecoder {
    * Records the unit's dispatches into an open compute pass. Writes BF16 element i at byte
    * `outOffsetBytes + 2i` (offset even); when the unit's first or last element shares a 4-byte word
    * with other data, that other half is kept. Nothing outside [outOffsetBytes & ~3, align4(end)) is
-   * written. Errors in the data are flagged on the GPU: see checkErrors().
+   * written, but `out` must extend to outputEndBytes(N, outOffsetBytes) (end rounded up to 8 bytes:
+   * the fast kernel binds the output as pairs of words). Errors in the data are flagged on the GPU:
+   * see checkErrors().
+   * @throws RangeError when `out` is too small, lacks STORAGE usage, or the offset is odd.
    */
   decodeInPass(pass: GPUComputePassEncoder, unit: GpuUnit, out: GPUBuffer, outOffsetBytes = 0): void {
     this.checkTarget(unit, out, outOffsetBytes);
