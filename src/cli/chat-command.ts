@@ -1,6 +1,5 @@
 // `df11 chat`: a multi-turn conversation with a BF16 or DF11 model, through the model's chat template.
 import { dirname } from 'node:path';
-import { acquireGpu, describeAdapter } from '../gpu/device.js';
 import { ChatSession } from '../runtime/chat-session.js';
 import { ChatTemplate } from '../runtime/chat-template.js';
 import { InferenceEngine } from '../runtime/engine.js';
@@ -10,6 +9,7 @@ import { loadTokenizer, openModelDir } from '../runtime/node/open-model.js';
 import { HfTokenizer } from '../runtime/tokenizer-hf.js';
 import { positional, stringOption, usageError } from './args.js';
 import { runChatLoop } from './chat-loop.js';
+import { acquireCliGpu } from './cli-gpu.js';
 import { EXIT_OK, type CliCommand, type CliContext, type CommandArgs } from './command.js';
 import { GENERATION_OPTIONS, parseGenerationOptions } from './generation-options.js';
 
@@ -74,10 +74,8 @@ async function runChat(args: CommandArgs, ctx: CliContext): Promise<number> {
       ctx.info('note: the model has no chat template; using plain text turns ("User: ..." and "Assistant:")');
     }
     const hf = tokenizer instanceof HfTokenizer ? tokenizer : undefined;
-    const gpu = await acquireGpu();
+    const gpu = await acquireCliGpu(ctx);
     try {
-      ctx.info(`adapter: ${describeAdapter(gpu.adapter)}`);
-      if (gpu.adapter.isSwiftShader) ctx.stderr.write('note: running on SwiftShader, a CPU fallback of WebGPU: expect low speed\n');
       const engine = await InferenceEngine.create(gpu, model.files, {
         ...(mode !== undefined ? { mode } : {}),
         ...(opts.gpuMemoryBytes !== undefined ? { gpuMemoryBytes: opts.gpuMemoryBytes } : {}),

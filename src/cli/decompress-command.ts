@@ -44,7 +44,7 @@ async function runDecompress(args: CommandArgs, ctx: CliContext): Promise<number
   const outDir = positional(args, 1, '<out-dir>');
   const threads = threadsOption(args, ctx.cpuCount);
   const shardBytes = intOption(args, 'shard-size', DEFAULT_SHARD_BYTES, MIN_SHARD_BYTES, Number.MAX_SAFE_INTEGER);
-  const decoder = flagOption(args, 'gpu') ? await openGpuUnitDecoder((line) => ctx.info(line)) : undefined;
+  const decoder = flagOption(args, 'gpu') ? await openGpuUnitDecoder(ctx) : undefined;
   const progress = ctx.progress('decompress', 0);
   let s;
   try {

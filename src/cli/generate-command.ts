@@ -1,11 +1,11 @@
 // `df11 generate`: text generation with the WebGPU inference engine from a BF16 or DF11 model folder.
 import { Df11Error } from '../errors.js';
-import { acquireGpu, describeAdapter } from '../gpu/device.js';
 import { InferenceEngine } from '../runtime/engine.js';
 import { parseModelConfig } from '../runtime/model-config.js';
 import { generate, type GenerationSummary } from '../runtime/generate.js';
 import { loadTokenizer, openModelDir } from '../runtime/node/open-model.js';
 import { positional, stringOption, usageError } from './args.js';
+import { acquireCliGpu } from './cli-gpu.js';
 import { GENERATION_OPTIONS, parseGenerationOptions } from './generation-options.js';
 import { EXIT_OK, type CliCommand, type CliContext, type CommandArgs } from './command.js';
 import { formatBytes } from './progress.js';
@@ -65,10 +65,8 @@ async function runGenerate(args: CommandArgs, ctx: CliContext): Promise<number> 
     if (promptIds.length === 0) throw usageError('the prompt is empty and the model defines no BOS token to start from');
     const ids = promptIds[0] === bos ? promptIds.slice(1) : promptIds;
     const stops = new Set([...config.eosTokenIds, ...tokenizer.eosIds]);
-    const gpu = await acquireGpu();
+    const gpu = await acquireCliGpu(ctx);
     try {
-      ctx.info(`adapter: ${describeAdapter(gpu.adapter)}`);
-      if (gpu.adapter.isSwiftShader) ctx.stderr.write('note: running on SwiftShader, a CPU fallback of WebGPU: expect low speed\n');
       const engine = await InferenceEngine.create(gpu, model.files, {
         ...(mode !== undefined ? { mode } : {}),
         ...(gpuMemoryBytes !== undefined ? { gpuMemoryBytes } : {}),

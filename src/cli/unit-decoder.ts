@@ -12,7 +12,9 @@
 // item-9 errors) and reads the BF16 weights back; one unit is on the GPU at a time.
 import { DecodePool } from '../codec/decode-parallel.js';
 import { GpuDecoder } from '../gpu/decoder.js';
-import { acquireGpu, describeAdapter, type GpuContext } from '../gpu/device.js';
+import type { GpuContext } from '../gpu/device.js';
+import { acquireCliGpu } from './cli-gpu.js';
+import type { CliContext } from './command.js';
 import type { Df11Unit } from '../codec/unit.js';
 import { validateUnit } from '../codec/validate-unit.js';
 import { Df11Error } from '../errors.js';
@@ -61,14 +63,14 @@ export function createUnitDecoder(threads: number): UnitDecoder {
 }
 
 /**
- * A decoder on the WebGPU adapter (a hardware GPU, else SwiftShader); says which on `info`. close()
+ * A decoder on the WebGPU adapter (a hardware GPU, else SwiftShader); says which on stderr. close()
  * lets the device go.
  */
-export async function openGpuUnitDecoder(info: (line: string) => void): Promise<UnitDecoder> {
-  const gpu = await acquireGpu();
+export async function openGpuUnitDecoder(ctx: CliContext): Promise<UnitDecoder> {
+  const gpu = await acquireCliGpu(ctx);
   try {
     const decoder = await GpuDecoder.create(gpu.device);
-    info(`decoding on ${describeAdapter(gpu.adapter)} (WebGPU, kernel ${decoder.kernel.name})${gpu.adapter.isSwiftShader ? '; SwiftShader is a CPU fallback: expect low speed' : ''}`);
+    ctx.info(`decoding on that adapter (WebGPU, kernel ${decoder.kernel.name})`);
     return gpuUnitDecoder(gpu, decoder);
   } catch (e) {
     gpu.destroy();

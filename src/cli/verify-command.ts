@@ -37,7 +37,7 @@ Exits with status 1 on any failure, naming the file and unit of each.`,
 async function runVerify(args: CommandArgs, ctx: CliContext): Promise<number> {
   const path = positional(args, 0, '<df11-dir>');
   const against = stringOption(args, 'against');
-  const decoder = flagOption(args, 'gpu') ? await openGpuUnitDecoder((line) => ctx.info(line)) : undefined;
+  const decoder = flagOption(args, 'gpu') ? await openGpuUnitDecoder(ctx) : undefined;
   const progress = ctx.progress('verify', 0);
   let s;
   try {

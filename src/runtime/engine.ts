@@ -223,6 +223,32 @@ export class InferenceEngine {
   }
 
   /**
+   * Records forward passes with `record` and submits them, catching WebGPU validation errors for the
+   * whole recording (they would leave results silently wrong); on any failure the weight provider is
+   * reset.
+   */
+  private async recordChecked(label: string, record: (rec: Recorder) => void): Promise<void> {
+    const device = this.gpu.device;
+    const rec = new Recorder(device, label);
+    device.pushErrorScope('validation');
+    let failed = false;
+    try {
+      record(rec);
+      rec.flush();
+    } catch (e) {
+      failed = true;
+      this.weights.reset();
+      throw e;
+    } finally {
+      const error = await device.popErrorScope();
+      if (error && !failed) {
+        this.weights.reset();
+        throw new Error(`WebGPU validation error in a forward pass: ${error.message}`);
+      }
+    }
+  }
+
+  /**
    * Runs `tokens` at the current position (in chunks of at most maxChunkTokens) and advances it.
    * @throws Df11Error 'generation' for an empty list, a token id outside the vocabulary, or positions
    *   beyond the KV cache (nothing is run then); 'gpu-decode-error' for corrupt DF11 data.
@@ -238,13 +264,8 @@ export class InferenceEngine {
     if (this.pos + ids.length > this.kv.capacity) {
       throw new Df11Error('generation', `the KV cache holds ${this.kv.capacity} positions; ${this.pos} are used and ${ids.length} more were asked for`);
     }
-    const device = this.gpu.device;
-    const rec = new Recorder(device, 'forward');
     const chunk = this.forwardPass.maxChunk;
-    // A validation error would leave results silently wrong: catch them for the whole pass.
-    device.pushErrorScope('validation');
-    let failed = false;
-    try {
+    await this.recordChecked('forward', (rec) => {
       for (let at = 0; at < ids.length; at += chunk) {
         const part = ids.subarray(at, Math.min(at + chunk, ids.length));
         const last = at + chunk >= ids.length;
@@ -254,18 +275,7 @@ export class InferenceEngine {
       const enc = rec.copies();
       enc.copyBufferToBuffer(act.argmax, 0, this.argmaxRead, 0, ARGMAX_RESULT_BYTES);
       if (options.logits) enc.copyBufferToBuffer(act.logits, 0, this.logitsRead, 0, this.config.vocabSize * F32_BYTES);
-      rec.flush();
-    } catch (e) {
-      failed = true;
-      this.weights.reset();
-      throw e;
-    } finally {
-      const error = await device.popErrorScope();
-      if (error && !failed) {
-        this.weights.reset();
-        throw new Error(`WebGPU validation error in a forward pass: ${error.message}`);
-      }
-    }
+    });
     this.pos += ids.length;
     await this.weights.afterForward();
     await this.argmaxRead.mapAsync(MAP_MODE_READ);
@@ -307,27 +317,12 @@ export class InferenceEngine {
       }
       return ids;
     }
-    const device = this.gpu.device;
-    const rec = new Recorder(device, 'greedy');
-    device.pushErrorScope('validation');
-    let failed = false;
-    try {
+    await this.recordChecked('greedy', (rec) => {
       for (let i = 0; i < count; i++) {
         this.forwardPass.record(rec, this.weights, this.kv, i === 0 ? Uint32Array.of(first) : FEEDBACK, this.pos + i, true);
         rec.copies().copyBufferToBuffer(this.forwardPass.act.argmax, 0, this.greedyRead, i * U32_BYTES, U32_BYTES);
       }
-      rec.flush();
-    } catch (e) {
-      failed = true;
-      this.weights.reset();
-      throw e;
-    } finally {
-      const error = await device.popErrorScope();
-      if (error && !failed) {
-        this.weights.reset();
-        throw new Error(`WebGPU validation error in a forward pass: ${error.message}`);
-      }
-    }
+    });
     this.pos += count;
     await this.weights.afterForward();
     await this.greedyRead.mapAsync(MAP_MODE_READ, 0, count * U32_BYTES);
