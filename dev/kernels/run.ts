@@ -32,8 +32,12 @@ interface Variant {
   /** The promoted variants live in the library: their source path, relative to the repository root. */
   file?: string;
   probeOf?: string;
-  /** Replacements in the base variant's source: `from` (text or pattern) must match exactly once. */
-  edits?: [from: string | RegExp, to: string][];
+  /**
+   * Replacements in the base variant's source: `from` (text, or a pattern) must match exactly once,
+   * or at least once for a pattern with the `g` flag (every match is replaced). `to` may be computed
+   * (e.g. taken from another kernel's source).
+   */
+  edits?: [from: string | RegExp, to: string | (() => string)][];
   /** A structural rewrite applied after the edits. */
   transform?: 'persistent';
 }
@@ -70,6 +74,26 @@ const V9_NO_STORES = `        if ((sm4 ^ ex) == 0x9abcdefu) { store_word(h4 >> 1
       }
     }`;
 
+/** The text of the promoted kernel from the line starting `from` up to (not including) `to`. */
+function promotedPiece(from: string, to: string): string {
+  const code = readFileSync(join(repoRoot(), 'src', 'gpu', 'kernels', 'decode.wgsl'), 'utf8');
+  const a = code.indexOf(from);
+  const b = code.indexOf(to, a);
+  if (a < 0 || b < 0) throw new Error(`the promoted kernel no longer has ${from} ... ${to}`);
+  return code.slice(a, b);
+}
+
+const V7_HEADER = `// decode-v7: v5 with no decode tables in workgroup memory: the multi-symbol and combined root tables
+// (built on the host, in the \`luts\` binding) are read through the L1 cache. Workgroup memory holds
+// only the exponent stage (~13 KB for a whole chunk) and the scan's subgroup sums, so more
+// workgroups fit per SM (NVIDIA's Vulkan driver gave about 56 KB per SM: see probe-occupancy.ts).
+`;
+const V10_HEADER = `// decode-v10: v9 with every per-window loop given a constant trip count (so the window arrays can
+// live in registers once the driver specialises WG), and the write phase storing whole 8-byte pairs
+// of output words (one vec2 store per 4 elements; single u32 components only at the chunk's edges).
+// Bindings, Params and invariants: as src/gpu/kernels/decode.wgsl (v3); \`out\` is viewed as vec2<u32>
+// (the binding starts 256-byte aligned, so pair q holds output words 2q and 2q+1).
+`;
 const V12_NARROW_LOOKUP = `    let m = luts[MULTI_BASE + (x >> (32u - MULTI_BITS))];
     let mn = (m >> MULTI_COUNT_SHIFT) & 3u;
     let mb = m >> MULTI_BITS_SHIFT;
@@ -123,7 +147,21 @@ export const VARIANTS: Record<string, Variant> = {
   v3: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v2 + 10-bit multi-symbol table' },
   v5: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v3 + two lockstep chains per invocation, raw LUT rows in global memory' },
   v6: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, persistent: true, note: 'v5, persistent workgroups, next chunk prefetched' },
-  v7: { fixedWorkgroupBytes: 64 * 4, usesSubgroups: true, note: 'v5 with the decode tables read through L1 (stage only in workgroup memory)' },
+  v7: {
+    fixedWorkgroupBytes: 64 * 4,
+    usesSubgroups: true,
+    note: 'v5 with the decode tables read through L1 (stage only in workgroup memory)',
+    probeOf: 'v5',
+    edits: [
+      [/^\/\/ decode-v5:[^]*?(?=\/\/ Requires)/, V7_HEADER],
+      ['// Bindings, workgroup shape and invariants:', '// Bindings and invariants:'],
+      ['var<workgroup> root: array<u32, 256>;\nvar<workgroup> multi: array<u32, MULTI_ENTRIES>;\n', ''],
+      ['// word offset of the multi-symbol table in `luts`\n', '// word offset of the multi-symbol table in `luts`\nconst ROOT_BASE: u32 = 2176u;       // word offset of the combined root table in `luts`\n'],
+      ['  let c = root[x >> 24u];', '  let c = luts[ROOT_BASE + (x >> 24u)];'],
+      [/multi\[x >> \(32u - MULTI_BITS\)\]/g, 'luts[MULTI_BASE + (x >> (32u - MULTI_BITS))]'],
+      [/  \{\n    let v = lut_byte\(lid\);[^]*?multi\[i\] = luts\[MULTI_BASE \+ i\];\n  \}\n  workgroupBarrier\(\);\n/, ''],
+    ],
+  },
   v8: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v3 with all global loads first and the host-built root table' },
   v5l1: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v5 phase probe: no output stores', probeOf: 'v5', edits: [[V5_STORES, V5_NO_STORES]] },
   v5l2: { fixedWorkgroupBytes: 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v5 phase probe: no pass 2', probeOf: 'v5', edits: [[V5_PASS_2, V5_NO_PASS_2]] },
@@ -140,7 +178,25 @@ export const VARIANTS: Record<string, Variant> = {
   v9p0: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v9 phase probe: entry loads only', probeOf: 'v9', edits: [[V9_ENTRY, V9_SETUP_ONLY]] },
   v9p1: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v9 phase probe: loads, sign_mantissa prefetch, pass 1, scan', probeOf: 'v9', edits: [[V9_SCANNED, V9_PASS_1_ONLY]] },
   v9p2: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v9 phase probe: no output stores', probeOf: 'v9', edits: [[V9_STORES, V9_NO_STORES]] },
-  v10: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v9 + constant-trip window loops, 8-byte output stores' },
+  v10: {
+    fixedWorkgroupBytes: 128 * 4,
+    usesSubgroups: true,
+    workgroupSize: 512,
+    note: 'v9 + constant-trip window loops, 8-byte output stores',
+    probeOf: 'v9',
+    edits: [
+      [/^\/\/ decode-v9:[^]*?(?=enable subgroups;)/, V10_HEADER],
+      ['var<storage, read_write> out: array<u32>;', 'var<storage, read_write> out: array<vec2<u32>>;'],
+      [/fn store_word\([^]*?(?=struct Walk \{)/, () => promotedPiece('fn store_word(', 'struct Walk {')],
+      ['for (var k = 0u; k <= wpi; k++) { gs[k] = gap_at(t_win + k); }', 'for (var k = 0u; k < 3u; k++) { if (k <= wpi) { gs[k] = gap_at(t_win + k); } }'],
+      ['for (var k = 0u; k <= 2u * wpi; k++) { ws[k] = enc_word(base + k); }', 'for (var k = 0u; k < 5u; k++) { if (k <= 2u * wpi) { ws[k] = enc_word(base + k); } }'],
+      [/for \(var k = 0u; k < wpi; k\+\+\) \{/g, 'for (var k = 0u; k < 2u; k++) { if (k >= wpi) { break; }'],
+      [
+        /store_word\(h4 >> 1u, pack2\(sm4, ex\), e4, w_start, w_end\);\n *store_word\(\(h4 >> 1u\) \+ 1u, pack2\(sm4 >> 16u, ex >> 16u\), e4 \+ 2, w_start, w_end\);/g,
+        'store_pair(h4, pack2(sm4, ex), pack2(sm4 >> 16u, ex >> 16u), e4, w_start, w_end);',
+      ],
+    ],
+  },
   v10h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v10 at 256 x 2 windows', probeOf: 'v10', edits: [] },
   v10n: {
     fixedWorkgroupBytes: 128 * 4,
@@ -153,7 +209,14 @@ export const VARIANTS: Record<string, Variant> = {
       ['        if (round > 0u) {\n          a = sm_word(q);', '        if (true) {\n          a = sm_word(q);'],
     ],
   },
-  v11: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v10n, as first promoted' },
+  v11: {
+    fixedWorkgroupBytes: 128 * 4,
+    usesSubgroups: true,
+    workgroupSize: 512,
+    note: 'v10n as first promoted (that file had the disabled prefetch deleted; same kernel)',
+    probeOf: 'v10n',
+    edits: [],
+  },
   v12: {
     fixedWorkgroupBytes: 128 * 4,
     usesSubgroups: true,
@@ -273,11 +336,12 @@ export function variantSource(name: string, spec: Variant): string {
     code = variantSource(spec.probeOf, base);
   }
   for (const [from, to] of spec.edits ?? []) {
+    const all = typeof from !== 'string' && from.flags.includes('g');
     const pattern = typeof from === 'string' ? new RegExp(from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g') : new RegExp(from.source, 'g');
     const matches = [...code.matchAll(pattern)];
-    if (matches.length !== 1) throw new Error(`variant ${name}: an edit matches ${matches.length} times in ${spec.probeOf}, not once`);
-    const m = matches[0]!;
-    code = code.slice(0, m.index) + to + code.slice(m.index + m[0].length);
+    if (all ? matches.length === 0 : matches.length !== 1) throw new Error(`variant ${name}: an edit matches ${matches.length} times in ${spec.probeOf}`);
+    const text = typeof to === 'string' ? to : to();
+    for (const m of matches.reverse()) code = code.slice(0, m.index) + text + code.slice(m.index + m[0].length);
   }
   return spec.transform === 'persistent' ? persistentKernel(code, name) : code;
 }
