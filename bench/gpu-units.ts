@@ -5,16 +5,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { EncodePool } from '../src/codec/encode-parallel.js';
 import type { Df11Unit } from '../src/codec/unit.js';
-
-/** [rows, cols] of each piece, in pattern_dict order. */
-export const LLAMA31_8B_UNITS: Record<string, ReadonlyArray<readonly [number, number]>> = {
-  // q, k, v, o, gate, up, down of one transformer layer: 218 M weights
-  tiny: [[64, 4096], [32, 4096]],
-  layer: [[4096, 4096], [1024, 4096], [1024, 4096], [4096, 4096], [14336, 4096], [14336, 4096], [4096, 14336]],
-  mlp: [[4096, 14336]],
-  attn: [[4096, 4096]],
-  embed: [[128256, 4096]],
-};
+import { DECODE_BENCH_UNITS } from '../src/cli/bench-decode.js';
 
 /** Elements per generation slice; slice i uses seed (seed * 65536 + i). */
 const SLICE = 1 << 22;
@@ -58,15 +49,18 @@ export interface BenchUnit {
   unit: Df11Unit;
 }
 
-/** Generates and encodes the named units (keys of LLAMA31_8B_UNITS), encoding them in parallel. */
+/**
+ * Generates and encodes the named units (the shapes of `df11 bench decode`, DECODE_BENCH_UNITS, but
+ * with every weight drawn, not a tiled block), encoding them in parallel.
+ */
 export async function llamaUnits(names: string[], seed = 1): Promise<BenchUnit[]> {
   const pool = EncodePool.create(Math.max(1, Math.min(names.length, availableParallelism())));
   try {
     const made = await Promise.all(
       names.map(async (name, i) => {
-        const shapes = LLAMA31_8B_UNITS[name];
-        if (!shapes) throw new Error(`unknown unit ${name}; known: ${Object.keys(LLAMA31_8B_UNITS).join(', ')}`);
-        const sizes = shapes.map(([r, c]) => r * c);
+        const spec = DECODE_BENCH_UNITS[name];
+        if (!spec) throw new Error(`unknown unit ${name}; known: ${Object.keys(DECODE_BENCH_UNITS).join(', ')}`);
+        const sizes = spec.pieces.map(([r, c]) => r * c);
         const weights = await parallelWeights(sizes.reduce((a, b) => a + b, 0), seed + i);
         const { unit } = await pool.encode(weights, sizes, { checksum: false, name });
         return { name, weights, unit };

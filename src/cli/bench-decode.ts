@@ -13,7 +13,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { EncodePool } from '../codec/encode-parallel.js';
-import type { Df11Unit } from '../codec/unit.js';
+import { unitByteTensorsLength, type Df11Unit } from '../codec/unit.js';
 import { GpuDecoder } from '../gpu/decoder.js';
 import { DECODE_PORTABLE_KERNEL } from '../gpu/decode-program.js';
 import { acquireGpu, describeAdapter } from '../gpu/device.js';
@@ -118,7 +118,7 @@ export async function benchDecode(o: BenchDecodeOptions, ctx: CliContext): Promi
               unit: name,
               kernel: decoder.kernel.name,
               weights: weights.length,
-              bitsPerWeight: (unitBytes(unit) * 8) / weights.length,
+              bitsPerWeight: (unitByteTensorsLength(unit) * 8) / weights.length,
               ms: t.ms,
               gbPerSecond: (BF16_BYTES * weights.length) / t.ms / 1e6,
               copyGbPerSecond: outBytes / c.ms / 1e6,
@@ -156,10 +156,6 @@ async function encodedUnit(name: string, weights: Uint16Array, sizes: number[], 
 /** GB/s with 3 significant digits below 100 (SwiftShader's numbers are small), whole numbers above. */
 function rate(gbPerSecond: number): string {
   return gbPerSecond >= 100 ? gbPerSecond.toFixed(0) : gbPerSecond.toPrecision(3);
-}
-
-function unitBytes(u: Df11Unit): number {
-  return u.luts.length + u.encodedExponent.length + u.signMantissa.length + u.outputPositions.length + u.gaps.length;
 }
 
 function report(rows: DecodeBenchRow[], o: BenchDecodeOptions, ctx: CliContext): void {

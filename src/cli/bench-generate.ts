@@ -14,7 +14,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { EncodePool } from '../codec/encode-parallel.js';
-import type { Df11Unit } from '../codec/unit.js';
+import { unitByteTensorsLength, type Df11Unit } from '../codec/unit.js';
 import { Df11Error } from '../errors.js';
 import { acquireGpu, describeAdapter, type GpuContext } from '../gpu/device.js';
 import { InferenceEngine } from '../runtime/engine.js';
@@ -102,10 +102,6 @@ async function modelUnits(model: SyntheticModel, shape: string, cacheDir: string
   } finally {
     await pool.close();
   }
-}
-
-function unitBytes(u: Df11Unit): number {
-  return u.luts.length + u.encodedExponent.length + u.signMantissa.length + u.outputPositions.length + u.gaps.length;
 }
 
 async function runMode(gpu: GpuContext, model: SyntheticModel, mode: EngineMode, units: { layer: Df11Unit; vocab: Df11Unit } | undefined, o: BenchGenerateOptions, ctx: CliContext): Promise<ModeResult> {
@@ -216,7 +212,7 @@ function report(results: ModeResult[], model: SyntheticModel, units: { layer: Df
     const gbs = (bf16Bytes * rate) / 1e9;
     const share = card ? ` = ${((100 * gbs * 1e9) / card.bytesPerSecond).toFixed(0)} % of peak` : '';
     if (r.mode === 'df11' && units) {
-      const compressed = c.layers * unitBytes(units.layer) + 2 * unitBytes(units.vocab);
+      const compressed = c.layers * unitByteTensorsLength(units.layer) + 2 * unitByteTensorsLength(units.vocab);
       const decoded = (c.layers * model.layerWeights.length + 2 * model.vocabWeights.length) * BF16_BYTES;
       out.write(
         `  df11: ${formatBytes(bf16Bytes)} x ${rate.toFixed(2)} tok/s = ${gbs.toFixed(1)} GB/s BF16-equivalent${share}; it reads ${formatBytes(compressed)} compressed and writes + reads ${formatBytes(decoded)} of decoded BF16 scratch per step (the embedding is decoded whole)\n`,

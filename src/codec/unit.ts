@@ -17,6 +17,11 @@ export interface Df11Unit {
   splitPositions: BigInt64Array;
 }
 
+/** Bytes of a unit's five byte tensors (split_positions, a few bytes, left out). */
+export function unitByteTensorsLength(u: Df11Unit): number {
+  return u.luts.length + u.encodedExponent.length + u.signMantissa.length + u.outputPositions.length + u.gaps.length;
+}
+
 /** The DF11 field names, in the order the reference writes them, and their dtypes. */
 export const UNIT_FIELDS = [
   ['luts', 'U8'],
