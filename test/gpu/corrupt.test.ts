@@ -11,20 +11,10 @@ import type { GpuContext } from '../../src/gpu/device.js';
 import { Df11Error } from '../../src/errors.js';
 import { mulberry32 } from '../../src/synthetic/weights.js';
 import { encode, normalWeights, testGpu } from './gpu-fixture.js';
+import { cloneUnit } from '../conformance/corrupt.js';
 
 const ROW = 256;
 const TEST_TIMEOUT_MS = 60_000;
-
-function clone(u: Df11Unit): Df11Unit {
-  return {
-    luts: u.luts.slice(),
-    encodedExponent: u.encodedExponent.slice(),
-    signMantissa: u.signMantissa.slice(),
-    outputPositions: u.outputPositions.slice(),
-    gaps: u.gaps.slice(),
-    splitPositions: u.splitPositions.slice(),
-  };
-}
 
 /** The most frequent exponent of the unit's first weights. */
 function commonExponent(u: Df11Unit): number {
@@ -69,34 +59,34 @@ describe('GPU decode of corrupt units', { timeout: TEST_TIMEOUT_MS }, () => {
   });
 
   it('flags a code of length 0', async () => {
-    const u = clone(good);
+    const u = cloneUnit(good);
     u.luts[u.luts.length - ROW + commonExponent(u)] = 0;
     assert.throws(() => decodeUnit(u), { code: 'corrupt-zero-length' });
     await expectFlag(decoder, u, /length 0/);
   });
 
   it('flags a 5th LUT level', async () => {
-    const u = clone(good);
+    const u = cloneUnit(good);
     u.luts = withFifthLevel(u.luts, commonExponent(u));
     assert.throws(() => decodeUnit(u), { code: 'corrupt-lut-chain' });
     await expectFlag(decoder, u, /5th LUT level/);
   });
 
   it('flags output_positions that disagree with the codes', async () => {
-    const u = clone(good);
+    const u = cloneUnit(good);
     const op = new DataView(u.outputPositions.buffer);
     op.setUint32(4, op.getUint32(4, true) + 1, true); // still non-decreasing and below N
     await expectFlag(decoder, u, /codes per chunk/);
   });
 
   it('flags gaps that disagree with the code boundaries', async () => {
-    const u = clone(good);
+    const u = cloneUnit(good);
     u.gaps[100] = u.gaps[100]! ^ 0x10;
     await expectFlag(decoder, u, /gaps/);
   });
 
   it('flags a stream one byte longer than its codes', async () => {
-    const u = clone(good);
+    const u = cloneUnit(good);
     const enc = new Uint8Array(u.encodedExponent.length + 1);
     enc.set(u.encodedExponent);
     u.encodedExponent = enc;
@@ -106,7 +96,7 @@ describe('GPU decode of corrupt units', { timeout: TEST_TIMEOUT_MS }, () => {
   });
 
   it('keeps the canary around the output of a corrupt unit', async () => {
-    const u = clone(good);
+    const u = cloneUnit(good);
     for (let i = 0; i < u.encodedExponent.length; i += 97) u.encodedExponent[i] = 0xff;
     const n = u.signMantissa.length;
     const offset = 6;
@@ -137,7 +127,7 @@ describe('GPU decode of corrupt units', { timeout: TEST_TIMEOUT_MS }, () => {
     const next = mulberry32(23);
     const fields = ['encodedExponent', 'gaps', 'outputPositions', 'luts'] as const;
     for (let trial = 0; trial < 24; trial++) {
-      const u = clone(small);
+      const u = cloneUnit(small);
       const field = fields[trial % fields.length]!;
       const bytes = u[field];
       for (let k = 0; k < 1 + (next() % 3); k++) {

@@ -15,6 +15,7 @@ import type { Df11Unit } from '../../src/codec/unit.js';
 import { validateUnit } from '../../src/codec/validate-unit.js';
 import { Df11Error, type Df11ErrorCode } from '../../src/errors.js';
 import { bf16WithExponents, normalBf16, Prng } from './prng.js';
+import { cloneUnit } from '../conformance/corrupt.js';
 
 export interface FuzzBase {
   name: string;
@@ -60,17 +61,6 @@ export function fuzzBases(demoLayer?: Uint16Array): FuzzBase[] {
 
 type Field = 'luts' | 'encodedExponent' | 'signMantissa' | 'outputPositions' | 'gaps';
 const FIELDS: readonly Field[] = ['luts', 'encodedExponent', 'signMantissa', 'outputPositions', 'gaps'];
-
-function clone(u: Df11Unit): Df11Unit {
-  return {
-    luts: u.luts.slice(),
-    encodedExponent: u.encodedExponent.slice(),
-    signMantissa: u.signMantissa.slice(),
-    outputPositions: u.outputPositions.slice(),
-    gaps: u.gaps.slice(),
-    splitPositions: u.splitPositions.slice(),
-  };
-}
 
 /** Applies one random mutation to `u` in place; returns its name. */
 function mutateOnce(u: Df11Unit, rng: Prng): string {
@@ -181,7 +171,7 @@ export function fuzzDecoders(bases: readonly FuzzBase[], seed: number, count: nu
   for (let i = 0; i < count; i++) {
     const rng = new Prng((seed + i) >>> 0);
     const base = bases[rng.int(bases.length)]!;
-    const u = clone(base.unit);
+    const u = cloneUnit(base.unit);
     const names: string[] = [];
     const mutations = 1 + (rng.float() < 0.25 ? 1 : 0);
     for (let m = 0; m < mutations; m++) names.push(mutateOnce(u, rng));
