@@ -59,6 +59,9 @@ Options (generate):
   --seed S           seed of the synthetic weights (default 1)
   --mode-seconds S   stop a mode's timed run after S seconds (default ${DEFAULT_MODE_SECONDS})
   --matvec-rows R    rows per matrix-vector workgroup, 1-4 (default the engine's; same results)
+  --profile          after the timed run, time every dispatch of one decode step on the GPU (each
+                     in a compute pass of its own; needs timestamp queries) and print the time
+                     per kernel
   --cache-dir D      where encoded DF11 units are cached (default ${DEFAULT_CACHE_DIR})
   --no-cache         encode the DF11 units every time`,
   options: {
@@ -78,6 +81,7 @@ Options (generate):
     portable: { type: 'boolean' },
     'workgroup-bytes': { type: 'string' },
     'matvec-rows': { type: 'string' },
+    profile: { type: 'boolean' },
   },
   positionals: { min: 1, max: 1 },
   run: runBench,
@@ -127,6 +131,7 @@ async function runBench(args: CommandArgs, ctx: CliContext): Promise<number> {
       modeSeconds: intOption(args, 'mode-seconds', DEFAULT_MODE_SECONDS, 1, MAX_SECONDS),
       cacheDir,
       ...(stringOption(args, 'matvec-rows') !== undefined ? { matvecRows: intOption(args, 'matvec-rows', 4, 1, 4) } : {}),
+      profile: flagOption(args, 'profile'),
     },
     ctx,
   );

@@ -20,6 +20,7 @@ import { acquireGpu, describeAdapter, type GpuContext } from '../gpu/device.js';
 import { InferenceEngine } from '../runtime/engine.js';
 import { generate, type GenerationSummary } from '../runtime/generate.js';
 import { parseModelConfig } from '../runtime/model-config.js';
+import { summariseTimings, type DispatchTiming } from '../runtime/profile.js';
 import type { EngineMode } from '../runtime/weights/weight-provider.js';
 import { SyntheticModel, SYNTHETIC_BLOCK_WEIGHTS } from '../synthetic/model-files.js';
 import { SYNTHETIC_SHAPES, type SyntheticShapeName } from '../synthetic/model-shapes.js';
@@ -55,6 +56,8 @@ export interface BenchGenerateOptions {
   cacheDir: string | undefined;
   /** Rows per matrix-vector workgroup (undefined: the engine's default). */
   matvecRows?: number | undefined;
+  /** Time every dispatch of one decode step after the timed run. */
+  profile?: boolean;
 }
 
 export interface ModeResult {
@@ -133,6 +136,7 @@ async function runMode(gpu: GpuContext, model: SyntheticModel, mode: EngineMode,
       `${mode}: ${summary.tokens.length} tokens, ${rate.toFixed(2)} tok/s (${(MS_PER_S / rate).toFixed(2)} ms/token), time to first token ${summary.timeToFirstTokenMs.toFixed(1)} ms, ` +
         `peak GPU ${engine.memory.peakBytes} bytes, stop: ${summary.stopReason} (KV cache ${summary.capacity} positions)\n`,
     );
+    if (o.profile) await printProfile(engine, prompt, rate, ctx);
     return { mode, loadMs, summary, peakBytes: engine.memory.peakBytes, weights: engine.describeWeights(), error: undefined };
   } catch (e) {
     // one mode's failure (out of memory, a device limit, a decoder error) leaves the others to run
@@ -144,6 +148,44 @@ async function runMode(gpu: GpuContext, model: SyntheticModel, mode: EngineMode,
     engine?.destroy();
     await gpu.device.queue.onSubmittedWorkDone();
   }
+}
+
+/**
+ * Times every dispatch of one decode step (the token after the prompt) and prints the GPU time per
+ * kernel next to the measured time per token; the difference is the cost of dispatching.
+ */
+async function printProfile(engine: InferenceEngine, prompt: number[], rate: number, ctx: CliContext): Promise<void> {
+  const out = ctx.stdout;
+  engine.reset();
+  const next = (await engine.forward(prompt)).argmax;
+  // twice: the first run pays for the new passes' first use
+  await engine.profile([next]);
+  engine.rewind(prompt.length);
+  const timings = await engine.profile([next]);
+  const total = timings.reduce((s, t) => s + t.ns, 0);
+  const token = MS_PER_S / rate;
+  out.write(`${engine.mode}: profile of one decode step: ${timings.length} dispatches, ${(total / 1e6).toFixed(3)} ms of kernel time (each dispatch in its own pass) against ${token.toFixed(3)} ms per token measured\n`);
+  out.write(`  ${pad('kernel (grid)', 34)}${pad('count', 8)}${pad('total us', 12)}${pad('us each', 10)}share\n`);
+  for (const k of summariseTimings(timings)) {
+    out.write(`  ${pad(k.key, 34)}${pad(String(k.count), 8)}${pad((k.ns / 1e3).toFixed(1), 12)}${pad((k.ns / 1e3 / k.count).toFixed(2), 10)}${((100 * k.ns) / total).toFixed(1)} %\n`);
+  }
+  const layer = layerDispatches(timings, 1);
+  if (layer.length > 0) out.write(`  layer 1 in order (us): ${layer.map((t) => `${t.kernel.replace(/^rt-/, '')} ${(t.ns / 1e3).toFixed(1)}`).join(', ')}\n`);
+}
+
+/**
+ * The dispatches of decoder layer `l`: a layer holds two RMSNorms (before attention and before the
+ * MLP), so it starts at RMSNorm number 2l, preceded by the decodes of its weights, if any.
+ */
+function layerDispatches(timings: readonly DispatchTiming[], l: number): DispatchTiming[] {
+  const norms = timings.flatMap((t, i) => (t.kernel === 'rt-rmsnorm' ? [i] : []));
+  const start = (n: number) => {
+    let i = norms[n]!;
+    while (i > 0 && !timings[i - 1]!.kernel.startsWith('rt-')) i--;
+    return i;
+  };
+  if (norms.length < 2 * l + 3) return [];
+  return timings.slice(start(2 * l), start(2 * l + 2));
 }
 
 function pad(s: string, n: number): string {

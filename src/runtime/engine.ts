@@ -14,12 +14,13 @@ import { KvCache } from './kv-cache.js';
 import { parseModelConfig, type ModelConfig } from './model-config.js';
 import type { ModelFiles } from './model-files.js';
 import { compileKernels, ROW_WORKGROUP } from './ops/kernel-set.js';
+import { ProfilingRecorder, type DispatchTiming } from './profile.js';
 import { Recorder } from './recorder.js';
 import { ropeInverseFrequencies } from './rope.js';
 import { Bf16WeightProvider } from './weights/bf16-provider.js';
 import { Df11WeightProvider } from './weights/df11-provider.js';
 import { uploadModelVectors } from './weights/layer-vectors.js';
-import type { EngineMode, WeightProvider } from './weights/weight-provider.js';
+import type { CommandRecorder, EngineMode, WeightProvider } from './weights/weight-provider.js';
 
 /** Positions reserved in the KV cache when the caller does not say (capped by the model's context). */
 export const DEFAULT_CONTEXT_TOKENS = 2048;
@@ -227,9 +228,8 @@ export class InferenceEngine {
    * whole recording (they would leave results silently wrong); on any failure the weight provider is
    * reset.
    */
-  private async recordChecked(label: string, record: (rec: Recorder) => void): Promise<void> {
+  private async recordChecked(label: string, record: (rec: CommandRecorder) => void, rec: CommandRecorder = new Recorder(this.gpu.device, label)): Promise<void> {
     const device = this.gpu.device;
-    const rec = new Recorder(device, label);
     device.pushErrorScope('validation');
     let failed = false;
     try {
@@ -330,6 +330,26 @@ export class InferenceEngine {
     this.greedyRead.unmap();
     if (ids.includes(NO_INDEX)) throw new Df11Error('generation', 'every logit is NaN or -infinity');
     return ids;
+  }
+
+  /**
+   * Runs `tokens` (at most maxChunkTokens, ids checked as in forward) at the current position like
+   * forward(), with every dispatch in a compute pass of its own between two timestamps, and returns
+   * the GPU time of each dispatch in recording order (see ProfilingRecorder).
+   * @throws Error when the device has no 'timestamp-query' feature.
+   */
+  async profile(tokens: ArrayLike<number>): Promise<DispatchTiming[]> {
+    this.assertLive();
+    const ids = Uint32Array.from(tokens as ArrayLike<number>);
+    if (ids.length === 0 || ids.length > this.forwardPass.maxChunk) throw new Df11Error('generation', `profile() takes 1 to ${this.forwardPass.maxChunk} tokens, got ${ids.length}`);
+    for (const t of ids) if (t >= this.config.vocabSize) throw new Df11Error('generation', `token id ${t} is outside the vocabulary of ${this.config.vocabSize}`);
+    if (this.pos + ids.length > this.kv.capacity) throw new Df11Error('generation', `the KV cache holds ${this.kv.capacity} positions; ${this.pos} are used and ${ids.length} more were asked for`);
+    const rec = new ProfilingRecorder(this.gpu.device);
+    await this.recordChecked('profile', (r) => this.forwardPass.record(r, this.weights, this.kv, ids, this.pos, true), rec);
+    this.pos += ids.length;
+    const timings = await rec.timings();
+    await this.weights.afterForward();
+    return timings;
   }
 
   /**
