@@ -25,6 +25,8 @@ struct Params {
 override WG: u32 = 256u;
 
 const NO_INDEX: u32 = 0xffffffffu;
+/** Logits each invocation loads at once (one round trip each instead of per value). */
+const UNROLL: u32 = 8u;
 
 var<workgroup> best_value: array<f32, WG>;
 var<workgroup> best_index: array<u32, WG>;
@@ -33,12 +35,21 @@ var<workgroup> best_index: array<u32, WG>;
 fn main(@builtin(local_invocation_index) lid: u32) {
   var bv = 0.0;
   var bi = NO_INDEX;
-  for (var i = lid; i < params.n; i += WG) {
-    let v = logits[i];
-    // v == v is false only for NaN
-    if ((bi == NO_INDEX && v == v) || v > bv) {
-      bv = v;
-      bi = i;
+  let n = params.n;
+  // UNROLL values loaded before they are compared (in index order, as a plain loop would)
+  for (var i0 = lid; i0 < n; i0 += UNROLL * WG) {
+    var vs: array<f32, UNROLL>;
+    for (var u = 0u; u < UNROLL; u++) {
+      vs[u] = logits[min(i0 + u * WG, n - 1u)];
+    }
+    for (var u = 0u; u < UNROLL; u++) {
+      let i = i0 + u * WG;
+      let v = vs[u];
+      // v == v is false only for NaN
+      if (i < n && ((bi == NO_INDEX && v == v) || v > bv)) {
+        bv = v;
+        bi = i;
+      }
     }
   }
   best_value[lid] = bv;

@@ -25,15 +25,16 @@
 //
 // Loads: with FLAG_VEC4 (the host sets it when w_offset and cols are multiples of 8, so that every
 // row starts on a 16-byte boundary) a chunk is one 16-byte load of W and two of x, and neighbouring
-// invocations read neighbouring 16 bytes (coalesced); two chunks are loaded before either is added,
-// to keep more memory requests in flight. Otherwise the chunk is gathered from u32 words. The
+// invocations read neighbouring 16 bytes (coalesced). UNROLL chunks of every row are loaded before
+// any is added, in straight-line code: the flag is tested once per workgroup, not per load (with a
+// branch around each load the compiler kept about one load in flight, and a 14336 x 4096 product ran
+// at 1.3 TB/s on an H100 instead of 3.0). Otherwise the chunks are gathered from u32 words. The
 // loaded bits are the same either way, so the result does not depend on w_offset's alignment.
 //
-// Napkin math (batch 1, decode): a 14336 x 4096 BF16 matrix is 117 MB; at the ~4.8 TB/s of an
-// H200 (3.35 TB/s H100 SXM) that is ~24 us (35 us) if every byte is read once at full bandwidth. With
-// one row per workgroup every 16 bytes of W came with 32 bytes of x (f32) through L1, three times the
-// weight bytes; with 4 rows per workgroup x adds half of W's bytes, and each invocation keeps 2 x 4
-// loads of W in flight (~16 MB across the GPU, far above bandwidth x latency, ~3.4 MB).
+// Napkin math (batch 1, decode): a 14336 x 4096 BF16 matrix is 117 MB; at the 3.35 TB/s of an H100
+// SXM that is 35 us if every byte is read once at full bandwidth. Each invocation keeps ROWS x UNROLL
+// 16-byte loads of W in flight (~4 K of them per SM at full occupancy, 64 KB, above the ~25 KB that
+// bandwidth x latency asks of each SM); x, 16 KB per token, is read from cache by every workgroup.
 
 struct Params {
   rows: u32,
@@ -71,10 +72,12 @@ const CHUNK: u32 = 8u;
 @group(0) @binding(6) var<storage, read> w4: array<vec4<u32>>;
 @group(0) @binding(7) var<storage, read> x4: array<vec4<f32>>;
 
-override WG: u32 = 64u;
+override WG: u32 = 256u;
 /** Rows per workgroup, 1 to MAX_ROWS. */
-override ROWS: u32 = 4u;
+override ROWS: u32 = 2u;
 const MAX_ROWS: u32 = 4u;
+/** Chunks per row each invocation loads before adding them (16-byte path). */
+const UNROLL: u32 = 2u;
 
 var<workgroup> partial: array<f32, WG * MAX_ROWS>;
 
@@ -143,6 +146,64 @@ fn load_w(e_row: u32, j: u32) -> vec4<u32> {
   return v;
 }
 
+/** Loads row r's chunk j (clamped to the last row and chunk: the extra sums are never added). */
+fn row_word4(row0: u32, nrows: u32, r: u32, cols: u32) -> u32 {
+  return (params.w_offset + (row0 + min(r, nrows - 1u)) * cols) >> 3u;
+}
+
+/**
+ * The per-invocation sums of the 16-byte path: UNROLL chunks of x and of each of the ROWS rows are
+ * loaded before any is added (straight-line loads, so they are all in flight at once).
+ */
+fn sums_vec4(row0: u32, nrows: u32, xbase: u32, chunks: u32, lid: u32) -> array<f32, MAX_ROWS> {
+  var acc = array<f32, MAX_ROWS>();
+  let x0 = xbase >> 2u;
+  let cols = params.cols;
+  for (var base = 0u; base < chunks; base += UNROLL * WG) {
+    var xa: array<vec4<f32>, UNROLL>;
+    var xb: array<vec4<f32>, UNROLL>;
+    var ws: array<vec4<u32>, MAX_ROWS * UNROLL>;
+    for (var u = 0u; u < UNROLL; u++) {
+      let j = min(base + u * WG + lid, chunks - 1u);
+      xa[u] = x4[x0 + 2u * j];
+      xb[u] = x4[x0 + 2u * j + 1u];
+    }
+    for (var r = 0u; r < MAX_ROWS; r++) {
+      if (r < ROWS) {
+        let w0 = row_word4(row0, nrows, r, cols);
+        for (var u = 0u; u < UNROLL; u++) {
+          ws[r * UNROLL + u] = w4[w0 + min(base + u * WG + lid, chunks - 1u)];
+        }
+      }
+    }
+    for (var r = 0u; r < MAX_ROWS; r++) {
+      if (r < ROWS) {
+        for (var u = 0u; u < UNROLL; u++) {
+          if (base + u * WG + lid < chunks) {
+            acc[r] += chunk_dot(Chunk(ws[r * UNROLL + u], xa[u], xb[u]));
+          }
+        }
+      }
+    }
+  }
+  return acc;
+}
+
+/** The per-invocation sums from gathered words (any w_offset), chunk by chunk in the same order. */
+fn sums_gathered(row0: u32, nrows: u32, xbase: u32, chunks: u32, lid: u32) -> array<f32, MAX_ROWS> {
+  var acc = array<f32, MAX_ROWS>();
+  for (var j = lid; j < chunks; j += WG) {
+    var c = load_x(xbase, j);
+    for (var r = 0u; r < MAX_ROWS; r++) {
+      if (r < nrows) {
+        c.w = load_w(params.w_offset + (row0 + r) * params.cols, j);
+        acc[r] += chunk_dot(c);
+      }
+    }
+  }
+  return acc;
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row0 = (wid.y * params.grid_x + wid.x) * ROWS;
@@ -154,40 +215,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let xbase = t * cols;
   let chunks = (cols + CHUNK - 1u) / CHUNK;
   let nrows = min(ROWS, params.rows - row0);
-  var acc = array<f32, MAX_ROWS>();
-  for (var j = lid; j < chunks; j += 2u * WG) {
-    let has_next = j + WG < chunks;
-    let j1 = select(j, j + WG, has_next);
-    var x0 = load_x(xbase, j);
-    var x1 = load_x(xbase, j1);
-    var w0: array<vec4<u32>, MAX_ROWS>;
-    var w1: array<vec4<u32>, MAX_ROWS>;
-    for (var r = 0u; r < MAX_ROWS; r++) {
-      if (r < nrows) {
-        let e_row = params.w_offset + (row0 + r) * cols;
-        w0[r] = load_w(e_row, j);
-        w1[r] = load_w(e_row, j1);
-      }
-    }
-    for (var r = 0u; r < MAX_ROWS; r++) {
-      if (r < nrows) {
-        x0.w = w0[r];
-        acc[r] += chunk_dot(x0);
-        if (has_next) {
-          x1.w = w1[r];
-          acc[r] += chunk_dot(x1);
-        }
-      }
-    }
+  // one branch for the whole row, outside the loops, so that the loads of the 16-byte path are not
+  // each behind a branch of their own (that kept one load in flight at a time)
+  var acc: array<f32, MAX_ROWS>;
+  if ((params.flags & FLAG_VEC4) != 0u) {
+    acc = sums_vec4(row0, nrows, xbase, chunks, lid);
+  } else {
+    acc = sums_gathered(row0, nrows, xbase, chunks, lid);
   }
   for (var r = 0u; r < MAX_ROWS; r++) {
-    partial[r * WG + lid] = acc[r];
+    if (r < ROWS) {
+      partial[r * WG + lid] = acc[r];
+    }
   }
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) {
       for (var r = 0u; r < MAX_ROWS; r++) {
-        if (r < nrows) {
+        if (r < ROWS) {
           partial[r * WG + lid] += partial[r * WG + lid + s];
         }
       }

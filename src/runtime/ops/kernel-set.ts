@@ -27,11 +27,11 @@ export interface KernelSource {
 }
 
 /** Invocations per workgroup of the per-row kernels (matvec, rmsnorm, attention). */
-export const ROW_WORKGROUP = 64;
+export const ROW_WORKGROUP = 256;
 /** Invocations per workgroup of the element-wise kernels. */
 export const ELEMENT_WORKGROUP = 64;
 /** Rows per workgroup of rt-matvec (override ROWS, at most its MAX_ROWS). */
-export const MATVEC_ROWS = 4;
+export const MATVEC_ROWS = 2;
 /** rt-matvec's MAX_ROWS. */
 export const MATVEC_MAX_ROWS = 4;
 /** Invocations of the single argmax workgroup. */
