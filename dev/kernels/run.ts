@@ -42,6 +42,43 @@ interface Variant {
   transform?: 'persistent';
 }
 
+/** v17: sign_mantissa loads without a branch (the index is clamped, the value selected). */
+const V17_HELPERS = `/** sign_mantissa word q of the binding, 0 outside it; the load itself is never skipped. */
+fn sm_word_flat(q: i32) -> u32 {
+  let len = i32(arrayLength(&sm));
+  let v = sm[u32(clamp(q, 0, len - 1))];
+  return select(0u, v, q >= 0 && q < len);
+}
+
+const WRITE_UNROLL: u32 = 4u;
+
+`;
+/** v17's write loop: WRITE_UNROLL stage words per invocation and step, their loads issued first. */
+const V17_WRITE = `    // Write: 2 output words (one 8-byte store) per stage word; the sign_mantissa words of
+    // WRITE_UNROLL stage words are loaded before any is used.
+    let words = min(STAGE_WORDS, select(0u, (2u * w_end - lo + 3u) / 4u, 2u * w_end > lo));
+    for (var i0 = lid; i0 < words; i0 += WRITE_UNROLL * WG) {
+      var av: array<u32, WRITE_UNROLL>;
+      var cv: array<u32, WRITE_UNROLL>;
+      for (var u = 0u; u < WRITE_UNROLL; u++) {
+        let q = (sm_rel + i32(lo + 4u * (i0 + u * WG))) >> 2u;
+        av[u] = sm_word_flat(q);
+        cv[u] = sm_word_flat(q + 1);
+      }
+      for (var u = 0u; u < WRITE_UNROLL; u++) {
+        let i = i0 + u * WG;
+        if (i < words) {
+          let h4 = lo + 4u * i;
+          let sm4 = select((av[u] >> sm_shift) | (cv[u] << (32u - sm_shift)), av[u], sm_shift == 0u);
+          let ex = atomicLoad(&stage[i]);
+          store_pair(h4, pack2(sm4, ex), pack2(sm4 >> 16u, ex >> 16u), e_base + i32(h4), w_start, w_end);
+        }
+      }
+    }
+  }
+}
+`;
+
 const V5_STORES = `      store_word(h4 >> 1u, pack2(sm4, ex), e4, w_start, w_end);
       store_word((h4 >> 1u) + 1u, pack2(sm4 >> 16u, ex >> 16u), e4 + 2, w_start, w_end);`;
 const V5_PASS_2 = '      stage_two(&SA, &SB, my_h, mine_a, my_h + mine_a, mine - mine_a, lo);';
@@ -252,6 +289,18 @@ export const VARIANTS: Record<string, Variant> = {
     probeOf: 'v14',
     edits: [['var<storage, read> luts: array<u32>;', 'var<storage, read> luts: array<u32, 10624>;']],
   },
+  v17: {
+    fixedWorkgroupBytes: 128 * 4,
+    usesSubgroups: true,
+    workgroupSize: 512,
+    note: 'v14 with the write loop unrolled 4 stage words deep and branch-free sign_mantissa loads',
+    probeOf: 'v14',
+    edits: [
+      ['@compute @workgroup_size(WG)', `${V17_HELPERS}@compute @workgroup_size(WG)`],
+      [/    \/\/ Write: 2 output words[^]*$/, V17_WRITE],
+    ],
+  },
+  v17h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v17 at 256 x 2 windows', probeOf: 'v17', edits: [] },
   v13: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, persistent: true, note: 'v12 with persistent workgroups (grid stride over chunks)', probeOf: 'v12', transform: 'persistent' },
   v13h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, persistent: true, note: 'v13 at 256 x 2 windows', probeOf: 'v13', edits: [] },
   v9h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v9 at 256 x 2 windows', probeOf: 'v9', edits: [] },
