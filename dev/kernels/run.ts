@@ -42,38 +42,24 @@ interface Variant {
   transform?: 'persistent';
 }
 
-/** v17: sign_mantissa loads without a branch (the index is clamped, the value selected). */
-const V17_HELPERS = `/** sign_mantissa word q of the binding, 0 outside it; the load itself is never skipped. */
-fn sm_word_flat(q: i32) -> u32 {
-  let len = i32(arrayLength(&sm));
-  let v = sm[u32(clamp(q, 0, len - 1))];
-  return select(0u, v, q >= 0 && q < len);
+/** v14 from the promoted v17: its sign_mantissa load behind a branch, its write loop one stage word deep. */
+const V14_SM_WORD = `/** sign_mantissa word q of the binding, 0 outside it. */
+fn sm_word(q: i32) -> u32 {
+  if (q < 0 || u32(q) >= arrayLength(&sm)) { return 0u; }
+  return sm[u32(q)];
 }
 
-const WRITE_UNROLL: u32 = 4u;
-
 `;
-/** v17's write loop: WRITE_UNROLL stage words per invocation and step, their loads issued first. */
-const V17_WRITE = `    // Write: 2 output words (one 8-byte store) per stage word; the sign_mantissa words of
-    // WRITE_UNROLL stage words are loaded before any is used.
-    let words = min(STAGE_WORDS, select(0u, (2u * w_end - lo + 3u) / 4u, 2u * w_end > lo));
-    for (var i0 = lid; i0 < words; i0 += WRITE_UNROLL * WG) {
-      var av: array<u32, WRITE_UNROLL>;
-      var cv: array<u32, WRITE_UNROLL>;
-      for (var u = 0u; u < WRITE_UNROLL; u++) {
-        let q = (sm_rel + i32(lo + 4u * (i0 + u * WG))) >> 2u;
-        av[u] = sm_word_flat(q);
-        cv[u] = sm_word_flat(q + 1);
-      }
-      for (var u = 0u; u < WRITE_UNROLL; u++) {
-        let i = i0 + u * WG;
-        if (i < words) {
-          let h4 = lo + 4u * i;
-          let sm4 = select((av[u] >> sm_shift) | (cv[u] << (32u - sm_shift)), av[u], sm_shift == 0u);
-          let ex = atomicLoad(&stage[i]);
-          store_pair(h4, pack2(sm4, ex), pack2(sm4 >> 16u, ex >> 16u), e_base + i32(h4), w_start, w_end);
-        }
-      }
+const V14_WRITE = `    // Write: 2 output words (one 8-byte store) per stage word.
+    for (var i = lid; i < STAGE_WORDS; i += WG) {
+      let h4 = lo + 4u * i;
+      if (h4 >= 2u * w_end) { break; }
+      let q = (sm_rel + i32(h4)) >> 2u;
+      let a = sm_word(q);
+      let c = select(0u, sm_word(q + 1), sm_shift != 0u);
+      let sm4 = select((a >> sm_shift) | (c << (32u - sm_shift)), a, sm_shift == 0u);
+      let ex = atomicLoad(&stage[i]);
+      store_pair(h4, pack2(sm4, ex), pack2(sm4 >> 16u, ex >> 16u), e_base + i32(h4), w_start, w_end);
     }
   }
 }
@@ -266,8 +252,21 @@ export const VARIANTS: Record<string, Variant> = {
     ],
   },
   v12h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v12 at 256 x 2 windows', probeOf: 'v12', edits: [] },
-  v14: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v12 with pass 1 on a 12-bit table (4 exponents, code starts); promoted', file: 'src/gpu/kernels/decode.wgsl' },
-  v14h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v14 at 256 x 2 windows', file: 'src/gpu/kernels/decode.wgsl' },
+  v14: {
+    fixedWorkgroupBytes: 128 * 4,
+    usesSubgroups: true,
+    workgroupSize: 512,
+    note: 'v12 with pass 1 on a 12-bit table (4 exponents, code starts)',
+    probeOf: 'v17',
+    edits: [
+      [/\/\*\*\n \* sign_mantissa word q of the binding[^]*?(?=fn pack2)/, V14_SM_WORD],
+      ['/** Stage words per invocation whose sign_mantissa words the write loop loads at once. */\nconst WRITE_UNROLL: u32 = 4u;\n', ''],
+      [/    \/\/ Write: 2 output words[^]*$/, V14_WRITE],
+      ['the fast kernel (variant v17 of dev/kernels;', 'the fast kernel (variant v14 of dev/kernels;'],
+      [', loading the sign_mantissa words of WRITE_UNROLL stage words\n// before it uses any.\n', '.\n'],
+    ],
+  },
+  v14h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v14 at 256 x 2 windows', probeOf: 'v14', edits: [] },
   v15: {
     fixedWorkgroupBytes: 128 * 4,
     usesSubgroups: true,
@@ -293,14 +292,12 @@ export const VARIANTS: Record<string, Variant> = {
     fixedWorkgroupBytes: 128 * 4,
     usesSubgroups: true,
     workgroupSize: 512,
-    note: 'v14 with the write loop unrolled 4 stage words deep and branch-free sign_mantissa loads',
-    probeOf: 'v14',
-    edits: [
-      ['@compute @workgroup_size(WG)', `${V17_HELPERS}@compute @workgroup_size(WG)`],
-      [/    \/\/ Write: 2 output words[^]*$/, V17_WRITE],
-    ],
+    note: 'v14 with the write loop 4 stage words deep and sign_mantissa loads not behind a branch; promoted',
+    file: 'src/gpu/kernels/decode.wgsl',
   },
-  v17h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v17 at 256 x 2 windows', probeOf: 'v17', edits: [] },
+  v17h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v17 at 256 x 2 windows', file: 'src/gpu/kernels/decode.wgsl' },
+  v18: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v17 with the write loop 8 stage words deep', probeOf: 'v17', edits: [['const WRITE_UNROLL: u32 = 4u;', 'const WRITE_UNROLL: u32 = 8u;']] },
+  v19: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v17 with the write loop 2 stage words deep', probeOf: 'v17', edits: [['const WRITE_UNROLL: u32 = 4u;', 'const WRITE_UNROLL: u32 = 2u;']] },
   v13: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, persistent: true, note: 'v12 with persistent workgroups (grid stride over chunks)', probeOf: 'v12', transform: 'persistent' },
   v13h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, persistent: true, note: 'v13 at 256 x 2 windows', probeOf: 'v13', edits: [] },
   v9h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v9 at 256 x 2 windows', probeOf: 'v9', edits: [] },

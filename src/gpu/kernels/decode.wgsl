@@ -1,4 +1,4 @@
-// DF11 chunk decoder (df11-format.md §8.4, §13.4), the fast kernel (variant v14 of dev/kernels; the
+// DF11 chunk decoder (df11-format.md §8.4, §13.4), the fast kernel (variant v17 of dev/kernels; the
 // variants tried and their numbers are in dev/kernels/README.md). One workgroup per 4096-byte chunk of
 // encoded_exponent; BF16 output written as pairs of u32 words (two BF16 values each). Requires
 // 'subgroups' with subgroups laid out linearly in local_invocation_index (checked on the host,
@@ -33,7 +33,8 @@
 // invocation whose codes overflow the stash, and every invocation of a chunk that needs several rounds,
 // decodes again instead (pass 2), gathering exponents in a register word ORed into the stage a word at a
 // time. Then every invocation builds 2 output words per 4 staged exponents from one sign_mantissa word
-// and writes them with one 8-byte store.
+// and writes them with one 8-byte store, loading the sign_mantissa words of WRITE_UNROLL stage words
+// before it uses any.
 //
 // Invariants: chunk b produces elements [op[b], op[b+1]) (op[K] = N when only K entries are stored),
 // clamped to N; the output word holding elements (2w - H, 2w - H + 1) (H = half-word of element 0) is
@@ -97,6 +98,8 @@ const MULTI_BITS_SHIFT: u32 = 26u;
 const LEN_SHIFT: u32 = 8u;
 const WINDOW_BITS: u32 = 64u;
 const NO_WORD: u32 = 0xffffffffu;
+/** Stage words per invocation whose sign_mantissa words the write loop loads at once. */
+const WRITE_UNROLL: u32 = 4u;
 
 var<workgroup> sg_sums: array<u32, 128>;
 var<workgroup> stage: array<atomic<u32>, STAGE_WORDS>;
@@ -157,10 +160,14 @@ fn enc_word(global_word: u32) -> u32 {
   return bswap(enc[global_word - params.enc_word_base]);
 }
 
-/** sign_mantissa word q of the binding, 0 outside it. */
+/**
+ * sign_mantissa word q of the binding, 0 outside it. The load is never skipped (the index is clamped
+ * and the value selected): with a branch around it, the write loop kept one load in flight.
+ */
 fn sm_word(q: i32) -> u32 {
-  if (q < 0 || u32(q) >= arrayLength(&sm)) { return 0u; }
-  return sm[u32(q)];
+  let len = i32(arrayLength(&sm));
+  let v = sm[u32(clamp(q, 0, len - 1))];
+  return select(0u, v, q >= 0 && q < len);
 }
 
 fn pack2(sm2: u32, e2: u32) -> u32 {
@@ -512,16 +519,26 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       atomicOr(&stage[(ht - lo) >> 2u], seam_e << ((ht & 3u) * 8u));
     }
     workgroupBarrier();
-    // Write: 2 output words (one 8-byte store) per stage word.
-    for (var i = lid; i < STAGE_WORDS; i += WG) {
-      let h4 = lo + 4u * i;
-      if (h4 >= 2u * w_end) { break; }
-      let q = (sm_rel + i32(h4)) >> 2u;
-      let a = sm_word(q);
-      let c = select(0u, sm_word(q + 1), sm_shift != 0u);
-      let sm4 = select((a >> sm_shift) | (c << (32u - sm_shift)), a, sm_shift == 0u);
-      let ex = atomicLoad(&stage[i]);
-      store_pair(h4, pack2(sm4, ex), pack2(sm4 >> 16u, ex >> 16u), e_base + i32(h4), w_start, w_end);
+    // Write: 2 output words (one 8-byte store) per stage word; the sign_mantissa words of
+    // WRITE_UNROLL stage words are loaded before any is used.
+    let words = min(STAGE_WORDS, select(0u, (2u * w_end - lo + 3u) / 4u, 2u * w_end > lo));
+    for (var i0 = lid; i0 < words; i0 += WRITE_UNROLL * WG) {
+      var av: array<u32, WRITE_UNROLL>;
+      var cv: array<u32, WRITE_UNROLL>;
+      for (var u = 0u; u < WRITE_UNROLL; u++) {
+        let q = (sm_rel + i32(lo + 4u * (i0 + u * WG))) >> 2u;
+        av[u] = sm_word(q);
+        cv[u] = sm_word(q + 1);
+      }
+      for (var u = 0u; u < WRITE_UNROLL; u++) {
+        let i = i0 + u * WG;
+        if (i < words) {
+          let h4 = lo + 4u * i;
+          let sm4 = select((av[u] >> sm_shift) | (cv[u] << (32u - sm_shift)), av[u], sm_shift == 0u);
+          let ex = atomicLoad(&stage[i]);
+          store_pair(h4, pack2(sm4, ex), pack2(sm4 >> 16u, ex >> 16u), e_base + i32(h4), w_start, w_end);
+        }
+      }
     }
   }
 }
