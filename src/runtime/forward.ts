@@ -3,7 +3,7 @@
  * recorded into a CommandRecorder: embedding, then per layer
  *   h = rmsnorm(x); q, k, v = Wq h, Wk h, Wv h (+ biases); [per-head q/k norm]; rope(q, k);
  *   cache[pos] = k, v; a = attention(q, cache); x += Wo a; h = rmsnorm(x);
- *   g = silu(Wgate h) * (Wup h); x += Wdown g
+ *   g = silu(Wgate h) * (Wup h) (the activation in the up product's dispatch); x += Wdown g
  * then the final norm of the last token, the logits and their argmax. Activations are f32; every
  * matrix product reads BF16 weights and accumulates in f32.
  */
@@ -36,8 +36,8 @@ export interface Activations {
   k: GPUBuffer;
   v: GPUBuffer;
   attn: GPUBuffer;
+  /** The gate product, then the MLP activation silu(gate) * up. */
   gate: GPUBuffer;
-  up: GPUBuffer;
   /** Final-normed hidden state of the last token. */
   last: GPUBuffer;
   logits: GPUBuffer;
@@ -60,7 +60,6 @@ function activationSizes(c: ModelConfig, maxChunk: number): Record<keyof Activat
     v: maxChunk * kvDim * F32_BYTES,
     attn: maxChunk * qDim * F32_BYTES,
     gate: maxChunk * c.intermediateSize * F32_BYTES,
-    up: maxChunk * c.intermediateSize * F32_BYTES,
     last: c.hiddenSize * F32_BYTES,
     logits: c.vocabSize * F32_BYTES,
     argmax: ARGMAX_RESULT_BYTES,
@@ -135,7 +134,6 @@ export class ForwardPass {
     const table = lookup.table;
     this.taped(rec.pass(), SEGMENT_EMBED, [n, table.buffer, table.byteOffset, table.rows], (pass) => ops.embed(pass, table, a.ids, a.x, n));
 
-    const kvDim = c.kvHeads * c.headDim;
     for (let l = 0; l < c.layers; l++) {
       const w = weights.layer(l, rec);
       const vec = this.vectors.layers[l]!;
@@ -151,8 +149,7 @@ export class ForwardPass {
           ops.headNorm(pass, a.q, vec.qNorm, c.headDim, c.rmsNormEps, n * c.heads);
           ops.headNorm(pass, a.k, vec.kNorm, c.headDim, c.rmsNormEps, n * c.kvHeads);
         }
-        ops.rope(pass, kv.ropeTable, a.q, a.k, c.heads, c.kvHeads, c.headDim, n);
-        ops.kvStore(pass, a.k, a.v, cache.k, cache.v, kvDim, n);
+        ops.rope(pass, kv.ropeTable, { q: a.q, k: a.k, v: a.v, kCache: cache.k, vCache: cache.v }, { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim }, n);
         ops.attention(
           pass,
           { q: a.q, kCache: cache.k, vCache: cache.v, att: kv.scoreScratch, out: a.attn },
@@ -162,8 +159,7 @@ export class ForwardPass {
         ops.matvec(pass, w.o, a.attn, a.x, n, { accumulate: true, bias: vec.oBias });
         ops.rmsnorm(pass, a.x, vec.postNorm, a.h, c.hiddenSize, c.rmsNormEps, n);
         ops.matvec(pass, w.gate, a.h, a.gate, n);
-        ops.matvec(pass, w.up, a.h, a.up, n);
-        ops.swiglu(pass, a.gate, a.up, c.intermediateSize, n);
+        ops.matvec(pass, w.up, a.h, a.gate, n, { swiglu: true });
         ops.matvec(pass, w.down, a.gate, a.x, n, { accumulate: true });
       });
     }

@@ -16,15 +16,17 @@ describe('df11 bench generate', () => {
   });
 
   it('stops when the KV cache fills under --gpu-memory', async () => {
-    // two capped runs (weights offloaded, KV cache sized to the request) give the bytes per position
+    // two capped runs with every weight group offloaded (checked: the cap leaves room for the KV cache
+    // of either request but not for the weights) give the bytes per position
     const peak = async (tokens: number, cap: number) => {
       const r = await runDf11(['bench', 'generate', '--shape', 'tiny', '--layers', '1', '--modes', 'bf16', '--tokens', String(tokens), '--warmup', '0', '--gpu-memory', String(cap)]);
       assert.equal(r.code, 0, r.stderr);
       const m = /peak GPU (\d+) bytes, stop: ([a-z-]+) \(KV cache (\d+) positions\)/.exec(r.stdout);
       assert.ok(m, r.stdout);
+      assert.match(r.stdout, /bf16: 0 of \d+ weight groups resident/);
       return { bytes: Number(m[1]), stop: m[2]!, positions: Number(m[3]), stdout: r.stdout };
     };
-    const roomy = 3_000_000;
+    const roomy = 2_700_000;
     const a = await peak(4, roomy);
     const b = await peak(40, roomy);
     assert.equal(b.stop, 'max-tokens');

@@ -11,6 +11,9 @@
 //   3 x       storage read   f32 [n_tokens, cols]
 //   4 y       storage rw     f32 [n_tokens, rows]
 //   5 bias    storage read   f32 [rows] (read only when flags has FLAG_BIAS)
+//             (with FLAG_SWIGLU, y holds the gate product of the same rows, and the result is the
+//             gated MLP activation y = silu(y) * (W x), silu(g) = g * (1 / (1 + exp(-g))) in
+//             llama2.c's operation order: the up product and the activation in one dispatch)
 //   6 w4      storage read   the same range as w, as 16-byte words (read only with FLAG_VEC4)
 //   7 x4      storage read   the same buffer as x, as 16-byte words (read only with FLAG_VEC4)
 //
@@ -60,6 +63,8 @@ const FLAG_ACCUMULATE: u32 = 1u;
 const FLAG_BIAS: u32 = 2u;
 /** w_offset % 8 == 0 and cols % 8 == 0: read chunks through w4 and x4. */
 const FLAG_VEC4: u32 = 4u;
+/** y = silu(y) * (W x): y holds the gate product (see the bindings). */
+const FLAG_SWIGLU: u32 = 8u;
 /** Columns per chunk: 8 BF16 values, one 16-byte word. */
 const CHUNK: u32 = 8u;
 
@@ -246,7 +251,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       v = v + bias[row];
     }
     let at = t * params.rows + row;
-    if ((params.flags & FLAG_ACCUMULATE) != 0u) {
+    if ((params.flags & FLAG_SWIGLU) != 0u) {
+      var g = y[at];
+      g = g * (1.0 / (1.0 + exp(-g)));
+      y[at] = g * v;
+    } else if ((params.flags & FLAG_ACCUMULATE) != 0u) {
       y[at] = y[at] + v;
     } else {
       y[at] = v;

@@ -8,11 +8,9 @@ import {
   rtAttentionWgsl,
   rtEmbedWgsl,
   rtHeadNormWgsl,
-  rtKvStoreWgsl,
   rtMatvecWgsl,
   rtRmsnormWgsl,
   rtRopeWgsl,
-  rtSwigluWgsl,
 } from '../../gpu/kernels/wgsl.generated.js';
 
 /** How a kernel binds each of its buffers, in binding order 0, 1, ... */
@@ -42,10 +40,8 @@ export const KERNELS = {
   rmsnorm: { code: rtRmsnormWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write'], workgroupSize: ROW_WORKGROUP },
   matvec: { code: rtMatvecWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write', 'read', 'read', 'read'], workgroupSize: ROW_WORKGROUP },
   headNorm: { code: rtHeadNormWgsl, bindings: ['uniform', 'uniform', 'read', 'write'], workgroupSize: ROW_WORKGROUP },
-  rope: { code: rtRopeWgsl, bindings: ['uniform', 'uniform', 'read', 'write', 'write'], workgroupSize: ELEMENT_WORKGROUP },
-  kvStore: { code: rtKvStoreWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write', 'write'], workgroupSize: ELEMENT_WORKGROUP },
+  rope: { code: rtRopeWgsl, bindings: ['uniform', 'uniform', 'read', 'write', 'read', 'read', 'write', 'write'], workgroupSize: ELEMENT_WORKGROUP },
   attention: { code: rtAttentionWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'read', 'write', 'write'], workgroupSize: ROW_WORKGROUP },
-  swiglu: { code: rtSwigluWgsl, bindings: ['uniform', 'uniform', 'write', 'read'], workgroupSize: ELEMENT_WORKGROUP },
   argmax: { code: rtArgmaxWgsl, bindings: ['uniform', 'read', 'write'], workgroupSize: ARGMAX_WORKGROUP },
 } as const satisfies Record<string, Omit<KernelSource, 'name'>>;
 

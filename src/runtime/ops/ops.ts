@@ -13,6 +13,7 @@ import type { TapeOp } from './tape.js';
 const FLAG_ACCUMULATE = 1;
 const FLAG_BIAS = 2;
 const FLAG_VEC4 = 4;
+const FLAG_SWIGLU = 8;
 const F32_BYTES = 4;
 /** BF16 columns per 16-byte load of rt-matvec's vectorised path. */
 const VEC4_COLUMNS = 8;
@@ -74,9 +75,10 @@ export class Ops {
 
   /**
    * y[t, :] (+)= W x[t, :] (+ bias) for t < n; W [rows, cols] BF16, x [n, cols], y [n, rows] f32.
-   * `accumulate` adds into y (residual connection).
+   * `accumulate` adds into y (residual connection); `swiglu` makes it y = silu(y) * (W x) with y
+   * holding the gate product (the up product and the MLP activation in one dispatch).
    */
-  matvec(pass: GPUComputePassEncoder, w: WeightRef, x: GPUBuffer, y: GPUBuffer, n: number, options: { accumulate?: boolean; bias?: GPUBuffer | undefined } = {}): void {
+  matvec(pass: GPUComputePassEncoder, w: WeightRef, x: GPUBuffer, y: GPUBuffer, n: number, options: { accumulate?: boolean; swiglu?: boolean; bias?: GPUBuffer | undefined } = {}): void {
     const k = this.kernels.matvec;
     const need = { x: n * w.cols * F32_BYTES, y: n * w.rows * F32_BYTES };
     if (x.size < need.x || y.size < need.y) throw new RangeError(`matvec ${w.name}: activation buffers too small for ${n} tokens`);
@@ -86,7 +88,8 @@ export class Ops {
     // 16-byte loads when every row starts on a 16-byte boundary of the bound range (then the range,
     // which ends with the last row, is a whole number of 16-byte words too)
     const vec4 = wb.elementOffset % VEC4_COLUMNS === 0 && w.cols % VEC4_COLUMNS === 0 && (wb.slice.size ?? 0) % VEC4_BYTES === 0 && x.size >= VEC4_BYTES;
-    const flags = (options.accumulate ? FLAG_ACCUMULATE : 0) | (options.bias ? FLAG_BIAS : 0) | (vec4 ? FLAG_VEC4 : 0);
+    if (options.accumulate && options.swiglu) throw new RangeError(`matvec ${w.name}: accumulate and swiglu exclude each other`);
+    const flags = (options.accumulate ? FLAG_ACCUMULATE : 0) | (options.swiglu ? FLAG_SWIGLU : 0) | (options.bias ? FLAG_BIAS : 0) | (vec4 ? FLAG_VEC4 : 0);
     const params = this.binder.uniform([w.rows, w.cols, wb.elementOffset, flags, gridX]);
     const w4 = vec4 ? wb.slice : { buffer: this.dummy };
     const x4 = vec4 ? { buffer: x, offset: 0, size: Math.floor(x.size / VEC4_BYTES) * VEC4_BYTES } : { buffer: this.dummy };
@@ -100,18 +103,26 @@ export class Ops {
     );
   }
 
-  /** Rotates q [n, heads, headDim] and k [n, kvHeads, headDim] in place at positions pos0 + t. */
-  rope(pass: GPUComputePassEncoder, table: GPUBuffer, q: GPUBuffer, kBuf: GPUBuffer, heads: number, kvHeads: number, headDim: number, n: number): void {
+  /**
+   * Rotates q [n, heads, headDim] in place and writes the rotated k [n, kvHeads, headDim] and v to the
+   * cache rows pos0 .. pos0 + n - 1 (k itself is left unrotated).
+   */
+  rope(
+    pass: GPUComputePassEncoder,
+    table: GPUBuffer,
+    bufs: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer },
+    shape: { heads: number; kvHeads: number; headDim: number },
+    n: number,
+  ): void {
     const k = this.kernels.rope;
-    const params = this.binder.uniform([heads, kvHeads, headDim]);
-    this.dispatch(pass, k, [params, { buffer: this.step }, { buffer: table }, { buffer: q }, { buffer: kBuf }], groups(((heads + kvHeads) * headDim) / 2, k.workgroupSize), n);
-  }
-
-  /** Appends k, v [n, kvDim] to the cache rows pos0 .. pos0 + n - 1. */
-  kvStore(pass: GPUComputePassEncoder, kBuf: GPUBuffer, v: GPUBuffer, kCache: GPUBuffer, vCache: GPUBuffer, kvDim: number, n: number): void {
-    const k = this.kernels.kvStore;
-    const params = this.binder.uniform([kvDim]);
-    this.dispatch(pass, k, [params, { buffer: this.step }, { buffer: kBuf }, { buffer: v }, { buffer: kCache }, { buffer: vCache }], groups(kvDim, k.workgroupSize), n);
+    const params = this.binder.uniform([shape.heads, shape.kvHeads, shape.headDim]);
+    this.dispatch(
+      pass,
+      k,
+      [params, { buffer: this.step }, { buffer: table }, { buffer: bufs.q }, { buffer: bufs.k }, { buffer: bufs.v }, { buffer: bufs.kCache }, { buffer: bufs.vCache }],
+      groups(((shape.heads + shape.kvHeads) * shape.headDim) / 2, k.workgroupSize),
+      n,
+    );
   }
 
   /** Causal GQA attention of n query tokens over cache rows 0 .. pos0 + t (score rows of Step.kv_capacity). */
@@ -131,13 +142,6 @@ export class Ops {
       shape.heads,
       n,
     );
-  }
-
-  /** gate = silu(gate) * up over [n, width]. */
-  swiglu(pass: GPUComputePassEncoder, gate: GPUBuffer, up: GPUBuffer, width: number, n: number): void {
-    const k = this.kernels.swiglu;
-    const params = this.binder.uniform([width]);
-    this.dispatch(pass, k, [params, { buffer: this.step }, { buffer: gate }, { buffer: up }], groups(width, k.workgroupSize), n);
   }
 
   /** result = [argmax index, max value bits] over logits [n]. */
