@@ -62,6 +62,9 @@ Options (generate):
   --profile          after the timed run, time every dispatch of one decode step on the GPU (each
                      in a compute pass of its own; needs timestamp queries) and print the time
                      per kernel
+  --kv-fit           after the timed run, grow the KV cache as far as --gpu-memory (or the device)
+                     allows beside the weights and print how many positions it holds: the tokens
+                     a generation could reach before the cache runs out
   --cache-dir D      where encoded DF11 units are cached (default ${DEFAULT_CACHE_DIR})
   --no-cache         encode the DF11 units every time`,
   options: {
@@ -82,6 +85,7 @@ Options (generate):
     'workgroup-bytes': { type: 'string' },
     'matvec-rows': { type: 'string' },
     profile: { type: 'boolean' },
+    'kv-fit': { type: 'boolean' },
   },
   positionals: { min: 1, max: 1 },
   run: runBench,
@@ -132,6 +136,7 @@ async function runBench(args: CommandArgs, ctx: CliContext): Promise<number> {
       cacheDir,
       ...(stringOption(args, 'matvec-rows') !== undefined ? { matvecRows: intOption(args, 'matvec-rows', 4, 1, 4) } : {}),
       profile: flagOption(args, 'profile'),
+      kvFit: flagOption(args, 'kv-fit'),
     },
     ctx,
   );

@@ -6,13 +6,15 @@ import { runDf11 } from './cli-harness.js';
 
 describe('df11 bench generate', () => {
   it('runs bf16, df11 and offload on the tiny shape and reports each', async () => {
-    const r = await runDf11(['bench', 'generate', '--shape', 'tiny', '--layers', '1', '--tokens', '4', '--warmup', '0', '--no-cache']);
+    const r = await runDf11(['bench', 'generate', '--shape', 'tiny', '--layers', '1', '--tokens', '4', '--warmup', '0', '--no-cache', '--kv-fit']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /synthetic tiny \(1 layers, hidden 256/);
     assert.match(r.stdout, /SAME host buffer/);
     for (const mode of ['bf16', 'df11', 'offload']) assert.match(r.stdout, new RegExp(`^${mode} +[0-9.]+ +[0-9.]+ +[0-9.]+ .* 4 +max-tokens$`, 'm'));
     assert.match(r.stdout, /greedy ids of bf16, df11, offload over their first 4 tokens: identical/);
     assert.match(r.stdout, /napkin: a decode step reads/);
+    // no cap: the cache grows to the model's context (2048 positions for the tiny shape)
+    for (const mode of ['bf16', 'df11', 'offload']) assert.match(r.stdout, new RegExp(`^${mode}: the KV cache grows to 2048 positions beside the weights`, 'm'));
   });
 
   it('stops when the KV cache fills under --gpu-memory', async () => {
