@@ -214,7 +214,9 @@ export async function benchGenerate(o: BenchGenerateOptions, ctx: CliContext): P
       `every layer serves the SAME host buffer (bf16, offload) or the SAME DF11 unit (df11), and one matrix serves as embedding and head: fine for timing, the text means nothing\n`,
   );
   const units = o.modes.includes('df11') ? await modelUnits(model, o.shape, o.cacheDir, ctx) : undefined;
-  const gpu = await acquireGpu();
+  // Dawn rounds timestamps to ~65 us by default (a browser's defence against timing attacks), which
+  // would hide every kernel of a decode step: the profile asks Node's Dawn for exact ones.
+  const gpu = await acquireGpu(o.profile ? { dawnOptions: ['disable-dawn-features=timestamp_quantization'] } : {});
   const results: ModeResult[] = [];
   try {
     const a = gpu.adapter;

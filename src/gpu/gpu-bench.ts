@@ -46,9 +46,16 @@ export function createCopy(device: GPUDevice, src: GPUBuffer, bytes: number): { 
 // repetitions of the work when the device has 'timestamp-query', else wall-clock around submit +
 // onSubmittedWorkDone. Reports the median of several repeats after a warm-up, and the host CPU time
 // the process spent meanwhile (a process that spins while waiting for the GPU shows ~100%).
+// `iterations` is a minimum: a pass shorter than MIN_PASS_MS is repeated more often, because timestamps
+// are quantized (Dawn rounds them to ~65 us unless told otherwise) and a tiny unit on a fast GPU would
+// otherwise time as 0 ms.
 const QUERY_RESOLVE = 0x200;
 /** Minimum wall time of warm-up work before the timed repeats. */
 const WARM_UP_MS = 600;
+/** Minimum GPU time of one timed pass. */
+const MIN_PASS_MS = 2;
+/** Most repetitions of the work in one pass. */
+const MAX_ITERATIONS = 100_000;
 const COPY_SRC = 0x4;
 const COPY_DST = 0x8;
 const MAP_READ = 0x1;
@@ -71,6 +78,8 @@ export interface Timing {
   method: 'timestamp' | 'wall-clock';
   /** Host CPU time / wall time of the process during the timed repeats (1 = one core busy; NaN in browsers). */
   hostCpu: number;
+  /** Repetitions of the work per timed pass (at least the `iterations` asked for). */
+  iterations: number;
 }
 
 export async function timePasses(
@@ -83,10 +92,12 @@ export async function timePasses(
   const querySet = timestamps ? device.createQuerySet({ type: 'timestamp', count: 2 }) : undefined;
   const resolve = device.createBuffer({ size: 16, usage: QUERY_RESOLVE | COPY_SRC });
   const readback = device.createBuffer({ size: 16, usage: MAP_READ | COPY_DST });
+  let perPass = iterations;
   const once = async (): Promise<number> => {
+    const n = perPass;
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass(querySet ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
-    for (let i = 0; i < iterations; i++) record(pass);
+    for (let i = 0; i < n; i++) record(pass);
     pass.end();
     if (querySet) {
       encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
@@ -96,18 +107,21 @@ export async function timePasses(
     device.queue.submit([encoder.finish()]);
     if (!querySet) {
       await device.queue.onSubmittedWorkDone();
-      return (performance.now() - t0) / iterations;
+      return (performance.now() - t0) / n;
     }
     await readback.mapAsync(MAP_READ);
     const ns = new BigUint64Array(readback.getMappedRange().slice(0));
     readback.unmap();
-    return Number(ns[1]! - ns[0]!) / 1e6 / iterations;
+    return Number(ns[1]! - ns[0]!) / 1e6 / n;
   };
   try {
     // Warm-up: pipeline creation and first-use costs, and the GPU's clocks. On an H200 the first
     // ~0.3 s of work after idle ran up to 5x slower, so repeat the work for at least WARM_UP_MS.
     const warm0 = performance.now();
-    for (let r = 0; r < 2 || performance.now() - warm0 < WARM_UP_MS; r++) await once();
+    for (let r = 0; r < 2 || performance.now() - warm0 < WARM_UP_MS; r++) {
+      const ms = await once();
+      if (ms * perPass < MIN_PASS_MS) perPass = Math.min(MAX_ITERATIONS, Math.max(perPass, ms > 0 ? Math.ceil(MIN_PASS_MS / ms) : perPass * 10));
+    }
     const cpu0 = processCpuMicros();
     const wall0 = performance.now();
     const times: number[] = [];
@@ -122,6 +136,7 @@ export async function timePasses(
       samples: times,
       method: querySet ? 'timestamp' : 'wall-clock',
       hostCpu: cpuMicros / 1000 / wall,
+      iterations: perPass,
     };
   } finally {
     querySet?.destroy();
