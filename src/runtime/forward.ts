@@ -142,9 +142,7 @@ export class ForwardPass {
       for (const m of LAYER_MATRICES) deps.push(w[m].buffer, w[m].byteOffset);
       this.taped(rec.pass(), l, deps, (pass) => {
         ops.rmsnorm(pass, a.x, vec.inputNorm, a.h, c.hiddenSize, c.rmsNormEps, n);
-        ops.matvec(pass, w.q, a.h, a.q, n, { bias: vec.qBias });
-        ops.matvec(pass, w.k, a.h, a.k, n, { bias: vec.kBias });
-        ops.matvec(pass, w.v, a.h, a.v, n, { bias: vec.vBias });
+        ops.qkv(pass, w, a.h, a, n, { q: vec.qBias, k: vec.kBias, v: vec.vBias, qkv: vec.qkvBias });
         if (vec.qNorm && vec.kNorm) {
           ops.headNorm(pass, a.q, vec.qNorm, c.headDim, c.rmsNormEps, n * c.heads);
           ops.headNorm(pass, a.k, vec.kNorm, c.headDim, c.rmsNormEps, n * c.kvHeads);
@@ -158,8 +156,7 @@ export class ForwardPass {
         );
         ops.matvec(pass, w.o, a.attn, a.x, n, { accumulate: true, bias: vec.oBias });
         ops.rmsnorm(pass, a.x, vec.postNorm, a.h, c.hiddenSize, c.rmsNormEps, n);
-        ops.matvec(pass, w.gate, a.h, a.gate, n);
-        ops.matvec(pass, w.up, a.h, a.gate, n, { swiglu: true });
+        ops.gateUp(pass, w.gate, w.up, a.h, a.gate, n);
         ops.matvec(pass, w.down, a.gate, a.x, n, { accumulate: true });
       });
     }

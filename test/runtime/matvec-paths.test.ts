@@ -81,4 +81,75 @@ describe('rt-matvec load paths', () => {
       }
     });
   }
+
+  it('the q/k/v products and the gate/up pair in one dispatch give the bits of separate dispatches, back to back or not', async () => {
+    const gpu = await testGpu();
+    const device = gpu.device;
+    const memory = new GpuMemory(device, undefined);
+    try {
+      const kernels = await compileKernels(device, { rowWorkgroup: 8 });
+      const binder = new Binder(device, memory);
+      const step = memory.createWith('step', new Uint32Array([2, 0, 1, 0]), BUFFER_USAGE.UNIFORM);
+      const dummy = memory.create('dummy', 16, BUFFER_USAGE.STORAGE);
+      const ops = new Ops(device, kernels, binder, step, dummy);
+      const cols = 40;
+      const shapes = { q: 12, k: 5, v: 5, gate: 9, up: 9 };
+      // one buffer, matrices back to back (elements `shift` on), as in a packed layer or a decoded unit
+      for (const shift of [0, 1]) {
+        let at = shift;
+        const offsets: Record<string, number> = {};
+        for (const [m, rows] of Object.entries(shapes)) {
+          offsets[m] = at;
+          at += rows * cols;
+        }
+        const all = syntheticBf16Weights(at + 8, { seed: 7 + shift, std: 0.5 });
+        const wBuf = memory.createWith(`w${shift}`, all, BUFFER_USAGE.STORAGE);
+        const ref = (m: keyof typeof shapes) => ({ buffer: wBuf, byteOffset: offsets[m]! * 2, rows: shapes[m], cols, name: m });
+        const x = memory.createWith('x', new Float32Array(2 * cols).map((_, i) => Math.cos(i * 0.29) * 2), BUFFER_USAGE.STORAGE);
+        const bias = (n: number, seed: number) => new Float32Array(n).map((_, i) => Math.sin(i + seed));
+        const bq = bias(12, 1);
+        const bk = bias(5, 2);
+        const bv = bias(5, 3);
+        const biasBufs = {
+          q: memory.createWith('bq', bq, BUFFER_USAGE.STORAGE),
+          k: memory.createWith('bk', bk, BUFFER_USAGE.STORAGE),
+          v: memory.createWith('bv', bv, BUFFER_USAGE.STORAGE),
+          qkv: memory.createWith('bqkv', Float32Array.of(...bq, ...bk, ...bv), BUFFER_USAGE.STORAGE),
+        };
+        const out = (name: string, rows: number) => memory.create(name, 2 * rows * 4, BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_SRC);
+        const fused = { q: out('q1', 12), k: out('k1', 5), v: out('v1', 5), g: out('g1', 9) };
+        const split = { q: out('q2', 12), k: out('k2', 5), v: out('v2', 5), g: out('g2', 9) };
+        const enc = device.createCommandEncoder();
+        const pass = enc.beginComputePass();
+        ops.qkv(pass, { q: ref('q'), k: ref('k'), v: ref('v') }, x, fused, 2, biasBufs);
+        ops.gateUp(pass, ref('gate'), ref('up'), x, fused.g, 2);
+        ops.matvec(pass, ref('q'), x, split.q, 2, { bias: biasBufs.q });
+        ops.matvec(pass, ref('k'), x, split.k, 2, { bias: biasBufs.k });
+        ops.matvec(pass, ref('v'), x, split.v, 2, { bias: biasBufs.v });
+        ops.matvec(pass, ref('gate'), x, split.g, 2);
+        ops.matvec(pass, ref('up'), x, split.g, 2, { swiglu: true });
+        pass.end();
+        device.queue.submit([enc.finish()]);
+        for (const key of ['q', 'k', 'v', 'g'] as const) {
+          const a = await readF32(device, memory, fused[key]);
+          const b = await readF32(device, memory, split[key]);
+          assert.ok(Buffer.from(a.buffer).equals(Buffer.from(b.buffer)), `${key} (shift ${shift}) differs between one dispatch and separate ones`);
+          assert.ok(a.some((v) => v !== 0), `${key} is all zero`);
+        }
+      }
+    } finally {
+      memory.destroyAll();
+    }
+  });
 });
+
+async function readF32(device: GPUDevice, memory: GpuMemory, buffer: GPUBuffer): Promise<Float32Array> {
+  const read = memory.create('read', buffer.size, BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST);
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(buffer, 0, read, 0, buffer.size);
+  device.queue.submit([enc.finish()]);
+  await read.mapAsync(MAP_READ);
+  const out = new Float32Array(read.getMappedRange().slice(0));
+  read.unmap();
+  return out;
+}

@@ -16,6 +16,17 @@
 //             llama2.c's operation order: the up product and the activation in one dispatch)
 //   6 w4      storage read   the same range as w, as 16-byte words (read only with FLAG_VEC4)
 //   7 x4      storage read   the same buffer as x, as 16-byte words (read only with FLAG_VEC4)
+//   8 y2      storage rw     f32 [n_tokens, seg2 - seg1]: rows [seg1, seg2) of the result
+//   9 y3      storage rw     f32 [n_tokens, rows - seg2]: rows [seg2, rows)
+//
+// Segments: one dispatch can compute several matrices that lie back to back in w with the same
+// columns (the q, k and v projections) into their own buffers: result row r goes to y when r < seg1,
+// to y2 when r < seg2, else to y3 (seg1 = seg2 = rows: all to y). bias covers all rows.
+//
+// Pairs (pipeline constant PAIR, the gated MLP): a second matrix W' of the same shape starts at
+// element w_offset_b of w, and y[t, r] = silu(W x)[r] * (W' x)[r] (FLAG_SWIGLU's activation): each
+// workgroup computes row r of both, each with the order of sums below, so the result is bit for bit
+// that of the two products in separate dispatches.
 //
 // Workgroup: WG invocations for ROWS consecutive rows (the same x chunk serves every row, so x is
 // read once per ROWS rows); dispatch (grid_x, ceil(ceil(rows / ROWS) / grid_x), n_tokens), first row
@@ -45,9 +56,9 @@ struct Params {
   w_offset: u32,
   flags: u32,
   grid_x: u32,
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
+  w_offset_b: u32,
+  seg1: u32,
+  seg2: u32,
 }
 
 struct Step {
@@ -76,15 +87,21 @@ const CHUNK: u32 = 8u;
 @group(0) @binding(5) var<storage, read> bias: array<f32>;
 @group(0) @binding(6) var<storage, read> w4: array<vec4<u32>>;
 @group(0) @binding(7) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> y2: array<f32>;
+@group(0) @binding(9) var<storage, read_write> y3: array<f32>;
 
 override WG: u32 = 256u;
 /** Rows per workgroup, 1 to MAX_ROWS. */
 override ROWS: u32 = 2u;
 const MAX_ROWS: u32 = 4u;
+/** Rows of W' beside those of W (pipeline constant; see Pairs above). */
+override PAIR: bool = false;
+/** Product rows per workgroup: ROWS of W, and as many of W' in a pair. */
+const MAX_SLOTS: u32 = 2u * MAX_ROWS;
 /** Chunks per row each invocation loads before adding them (16-byte path). */
 const UNROLL: u32 = 2u;
 
-var<workgroup> partial: array<f32, WG * MAX_ROWS>;
+var<workgroup> partial: array<f32, WG * MAX_SLOTS>;
 
 /** 8 BF16 weights (4 words, low half first) and the 8 matching x values. */
 struct Chunk {
@@ -151,41 +168,44 @@ fn load_w(e_row: u32, j: u32) -> vec4<u32> {
   return v;
 }
 
-/** Loads row r's chunk j (clamped to the last row and chunk: the extra sums are never added). */
-fn row_word4(row0: u32, nrows: u32, r: u32, cols: u32) -> u32 {
-  return (params.w_offset + (row0 + min(r, nrows - 1u)) * cols) >> 3u;
+/** Product rows per workgroup: ROWS, or 2 ROWS in a pair (slots ROWS.. are the rows of W'). */
+override SLOTS: u32 = select(ROWS, 2u * ROWS, PAIR);
+
+/** Element of w where slot s's row starts (clamped to the workgroup's last row). */
+fn slot_row(row0: u32, nrows: u32, s: u32) -> u32 {
+  let first = select(params.w_offset, params.w_offset_b, s >= ROWS);
+  return first + (row0 + min(s % ROWS, nrows - 1u)) * params.cols;
 }
 
 /**
- * The per-invocation sums of the 16-byte path: UNROLL chunks of x and of each of the ROWS rows are
- * loaded before any is added (straight-line loads, so they are all in flight at once).
+ * The per-invocation sums of the 16-byte path: UNROLL chunks of x and of each slot's row are loaded
+ * before any is added (straight-line loads, so they are all in flight at once).
  */
-fn sums_vec4(row0: u32, nrows: u32, xbase: u32, chunks: u32, lid: u32) -> array<f32, MAX_ROWS> {
-  var acc = array<f32, MAX_ROWS>();
+fn sums_vec4(row0: u32, nrows: u32, xbase: u32, chunks: u32, lid: u32) -> array<f32, MAX_SLOTS> {
+  var acc = array<f32, MAX_SLOTS>();
   let x0 = xbase >> 2u;
-  let cols = params.cols;
   for (var base = 0u; base < chunks; base += UNROLL * WG) {
     var xa: array<vec4<f32>, UNROLL>;
     var xb: array<vec4<f32>, UNROLL>;
-    var ws: array<vec4<u32>, MAX_ROWS * UNROLL>;
+    var ws: array<vec4<u32>, MAX_SLOTS * UNROLL>;
     for (var u = 0u; u < UNROLL; u++) {
       let j = min(base + u * WG + lid, chunks - 1u);
       xa[u] = x4[x0 + 2u * j];
       xb[u] = x4[x0 + 2u * j + 1u];
     }
-    for (var r = 0u; r < MAX_ROWS; r++) {
-      if (r < ROWS) {
-        let w0 = row_word4(row0, nrows, r, cols);
+    for (var s = 0u; s < MAX_SLOTS; s++) {
+      if (s < SLOTS) {
+        let w0 = slot_row(row0, nrows, s) >> 3u;
         for (var u = 0u; u < UNROLL; u++) {
-          ws[r * UNROLL + u] = w4[w0 + min(base + u * WG + lid, chunks - 1u)];
+          ws[s * UNROLL + u] = w4[w0 + min(base + u * WG + lid, chunks - 1u)];
         }
       }
     }
-    for (var r = 0u; r < MAX_ROWS; r++) {
-      if (r < ROWS) {
+    for (var s = 0u; s < MAX_SLOTS; s++) {
+      if (s < SLOTS) {
         for (var u = 0u; u < UNROLL; u++) {
           if (base + u * WG + lid < chunks) {
-            acc[r] += chunk_dot(Chunk(ws[r * UNROLL + u], xa[u], xb[u]));
+            acc[s] += chunk_dot(Chunk(ws[s * UNROLL + u], xa[u], xb[u]));
           }
         }
       }
@@ -195,18 +215,33 @@ fn sums_vec4(row0: u32, nrows: u32, xbase: u32, chunks: u32, lid: u32) -> array<
 }
 
 /** The per-invocation sums from gathered words (any w_offset), chunk by chunk in the same order. */
-fn sums_gathered(row0: u32, nrows: u32, xbase: u32, chunks: u32, lid: u32) -> array<f32, MAX_ROWS> {
-  var acc = array<f32, MAX_ROWS>();
+fn sums_gathered(row0: u32, nrows: u32, xbase: u32, chunks: u32, lid: u32) -> array<f32, MAX_SLOTS> {
+  var acc = array<f32, MAX_SLOTS>();
   for (var j = lid; j < chunks; j += WG) {
     var c = load_x(xbase, j);
-    for (var r = 0u; r < MAX_ROWS; r++) {
-      if (r < nrows) {
-        c.w = load_w(params.w_offset + (row0 + r) * params.cols, j);
-        acc[r] += chunk_dot(c);
+    for (var s = 0u; s < MAX_SLOTS; s++) {
+      if (s < SLOTS && s % ROWS < nrows) {
+        c.w = load_w(slot_row(row0, nrows, s), j);
+        acc[s] += chunk_dot(c);
       }
     }
   }
   return acc;
+}
+
+fn silu(g: f32) -> f32 {
+  return g * (1.0 / (1.0 + exp(-g)));
+}
+
+/** The new value of an output element that held `old` (FLAG_SWIGLU, FLAG_ACCUMULATE). */
+fn combine(old: f32, v: f32) -> f32 {
+  if ((params.flags & FLAG_SWIGLU) != 0u) {
+    return silu(old) * v;
+  }
+  if ((params.flags & FLAG_ACCUMULATE) != 0u) {
+    return old + v;
+  }
+  return v;
 }
 
 @compute @workgroup_size(WG)
@@ -222,23 +257,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let nrows = min(ROWS, params.rows - row0);
   // one branch for the whole row, outside the loops, so that the loads of the 16-byte path are not
   // each behind a branch of their own (that kept one load in flight at a time)
-  var acc: array<f32, MAX_ROWS>;
+  var acc: array<f32, MAX_SLOTS>;
   if ((params.flags & FLAG_VEC4) != 0u) {
     acc = sums_vec4(row0, nrows, xbase, chunks, lid);
   } else {
     acc = sums_gathered(row0, nrows, xbase, chunks, lid);
   }
-  for (var r = 0u; r < MAX_ROWS; r++) {
-    if (r < ROWS) {
-      partial[r * WG + lid] = acc[r];
+  for (var s = 0u; s < MAX_SLOTS; s++) {
+    if (s < SLOTS) {
+      partial[s * WG + lid] = acc[s];
     }
   }
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      for (var r = 0u; r < MAX_ROWS; r++) {
-        if (r < ROWS) {
-          partial[r * WG + lid] += partial[r * WG + lid + s];
+  for (var h = WG / 2u; h > 0u; h >>= 1u) {
+    if (lid < h) {
+      for (var s = 0u; s < MAX_SLOTS; s++) {
+        if (s < SLOTS) {
+          partial[s * WG + lid] += partial[s * WG + lid + h];
         }
       }
     }
@@ -250,15 +285,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if ((params.flags & FLAG_BIAS) != 0u) {
       v = v + bias[row];
     }
-    let at = t * params.rows + row;
-    if ((params.flags & FLAG_SWIGLU) != 0u) {
-      var g = y[at];
-      g = g * (1.0 / (1.0 + exp(-g)));
-      y[at] = g * v;
-    } else if ((params.flags & FLAG_ACCUMULATE) != 0u) {
-      y[at] = y[at] + v;
+    if (PAIR) {
+      y[t * params.rows + row] = silu(v) * partial[(ROWS + lid) * WG];
+    } else if (row < params.seg1) {
+      let at = t * params.seg1 + row;
+      y[at] = combine(y[at], v);
+    } else if (row < params.seg2) {
+      let at = t * (params.seg2 - params.seg1) + row - params.seg1;
+      y2[at] = combine(y2[at], v);
     } else {
-      y[at] = v;
+      let at = t * (params.rows - params.seg2) + row - params.seg2;
+      y3[at] = combine(y3[at], v);
     }
   }
 }

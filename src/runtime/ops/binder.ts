@@ -56,7 +56,7 @@ export class Binder {
   /** Allocates the first uniform pool (UNIFORM_POOL_SLOTS slots). */
   constructor(
     readonly device: GPUDevice,
-    private readonly memory: GpuMemory,
+    readonly memory: GpuMemory,
   ) {
     this.slotBytes = device.limits.minUniformBufferOffsetAlignment;
     this.addPool();

@@ -35,10 +35,14 @@ export const MATVEC_MAX_ROWS = 4;
 /** Invocations of the single argmax workgroup. */
 export const ARGMAX_WORKGROUP = 256;
 
+const MATVEC_BINDINGS = ['uniform', 'uniform', 'read', 'read', 'write', 'read', 'read', 'read', 'write', 'write'] as const;
+
 export const KERNELS = {
   embed: { code: rtEmbedWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write'], workgroupSize: ELEMENT_WORKGROUP },
   rmsnorm: { code: rtRmsnormWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write'], workgroupSize: ROW_WORKGROUP },
-  matvec: { code: rtMatvecWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write', 'read', 'read', 'read'], workgroupSize: ROW_WORKGROUP },
+  matvec: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: ROW_WORKGROUP },
+  /** rt-matvec with PAIR: the gate and up products and the activation in one dispatch. */
+  matvecPair: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: ROW_WORKGROUP },
   headNorm: { code: rtHeadNormWgsl, bindings: ['uniform', 'uniform', 'read', 'write'], workgroupSize: ROW_WORKGROUP },
   rope: { code: rtRopeWgsl, bindings: ['uniform', 'uniform', 'read', 'write', 'read', 'read', 'write', 'write'], workgroupSize: ELEMENT_WORKGROUP },
   attention: { code: rtAttentionWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'read', 'write', 'write'], workgroupSize: ROW_WORKGROUP },
@@ -85,7 +89,7 @@ async function compileKernel(device: GPUDevice, name: KernelName, workgroupSize:
   const pipeline = device.createComputePipeline({
     label,
     layout: device.createPipelineLayout({ label, bindGroupLayouts: [layout] }),
-    compute: { module, entryPoint: 'main', constants: { WG: workgroupSize, ...(name === 'matvec' ? { ROWS: matvecRows } : {}) } },
+    compute: { module, entryPoint: 'main', constants: { WG: workgroupSize, ...(MATVEC_KERNELS.has(name) ? { ROWS: matvecRows } : {}), ...(name === 'matvecPair' ? { PAIR: 1 } : {}) } },
   });
   const error = await device.popErrorScope();
   if (error) {
@@ -93,7 +97,7 @@ async function compileKernel(device: GPUDevice, name: KernelName, workgroupSize:
     const lines = info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`);
     throw new Error(`kernel ${label}: ${error.message}${lines.length > 0 ? `\n${lines.join('\n')}` : ''}`);
   }
-  return { name, pipeline, layout, bindings: src.bindings, workgroupSize, rowsPerWorkgroup: name === 'matvec' ? matvecRows : 1 };
+  return { name, pipeline, layout, bindings: src.bindings, workgroupSize, rowsPerWorkgroup: MATVEC_KERNELS.has(name) ? matvecRows : 1 };
 }
 
 /** Every kernel of the engine, compiled for one device. */
@@ -122,4 +126,5 @@ export async function compileKernels(device: GPUDevice, shape: KernelShape = {})
   return out;
 }
 
-const ROW_KERNELS: ReadonlySet<KernelName> = new Set(['matvec', 'rmsnorm', 'headNorm', 'attention']);
+const ROW_KERNELS: ReadonlySet<KernelName> = new Set(['matvec', 'matvecPair', 'rmsnorm', 'headNorm', 'attention']);
+const MATVEC_KERNELS: ReadonlySet<KernelName> = new Set(['matvec', 'matvecPair']);

@@ -18,6 +18,9 @@ const F32_BYTES = 4;
 /** BF16 columns per 16-byte load of rt-matvec's vectorised path. */
 const VEC4_COLUMNS = 8;
 const VEC4_BYTES = 16;
+const BF16_BYTES = 2;
+const SPARE_BYTES = 16;
+const STORAGE = 0x80;
 
 function groups(n: number, size: number): number {
   return Math.ceil(n / size);
@@ -28,6 +31,11 @@ export class Ops {
   private readonly dummy: GPUBuffer;
   /** When set, every dispatch is also appended here (see Tape). */
   capture: TapeOp[] | undefined;
+  /**
+   * Bound as rt-matvec's y2 and y3 when a product has one output: writable bindings may not alias
+   * one another, and the read-only dummy may not be writable in the same dispatch.
+   */
+  private readonly spareOutputs: [GPUBuffer, GPUBuffer];
 
   constructor(
     readonly device: GPUDevice,
@@ -38,6 +46,7 @@ export class Ops {
     dummy: GPUBuffer,
   ) {
     this.dummy = dummy;
+    this.spareOutputs = [binder.memory.create('matvec.spare-y2', SPARE_BYTES, STORAGE), binder.memory.create('matvec.spare-y3', SPARE_BYTES, STORAGE)];
   }
 
   private dispatch(pass: GPUComputePassEncoder, kernel: Kernel, slices: Parameters<Binder['bindGroup']>[1], x: number, y = 1, z = 1): void {
@@ -79,24 +88,103 @@ export class Ops {
    * holding the gate product (the up product and the MLP activation in one dispatch).
    */
   matvec(pass: GPUComputePassEncoder, w: WeightRef, x: GPUBuffer, y: GPUBuffer, n: number, options: { accumulate?: boolean; swiglu?: boolean; bias?: GPUBuffer | undefined } = {}): void {
-    const k = this.kernels.matvec;
-    const need = { x: n * w.cols * F32_BYTES, y: n * w.rows * F32_BYTES };
-    if (x.size < need.x || y.size < need.y) throw new RangeError(`matvec ${w.name}: activation buffers too small for ${n} tokens`);
-    const wb = this.binder.weightBinding(w.buffer, w.byteOffset, w.rows * w.cols, w.name);
-    const rowGroups = Math.ceil(w.rows / k.rowsPerWorkgroup);
+    if (options.accumulate && options.swiglu) throw new RangeError(`matvec ${w.name}: accumulate and swiglu exclude each other`);
+    this.product(pass, this.kernels.matvec, [w], x, [y], n, (options.accumulate ? FLAG_ACCUMULATE : 0) | (options.swiglu ? FLAG_SWIGLU : 0), options.bias);
+  }
+
+  /**
+   * q, k, v = Wq x, Wk x, Wv x (+ biases) for t < n. One dispatch when the three matrices lie back
+   * to back in one buffer with the same columns (and the biases, if any, back to back in
+   * `bias.qkv`); otherwise three. Both ways give the same bits: each row is summed in the same order.
+   */
+  qkv(
+    pass: GPUComputePassEncoder,
+    w: { q: WeightRef; k: WeightRef; v: WeightRef },
+    x: GPUBuffer,
+    out: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer },
+    n: number,
+    bias: { q?: GPUBuffer | undefined; k?: GPUBuffer | undefined; v?: GPUBuffer | undefined; qkv?: GPUBuffer | undefined } = {},
+  ): void {
+    const anyBias = bias.q !== undefined || bias.k !== undefined || bias.v !== undefined;
+    const biasOk = !anyBias || (bias.q !== undefined && bias.k !== undefined && bias.v !== undefined && bias.qkv !== undefined);
+    if (biasOk && this.backToBack([w.q, w.k, w.v])) {
+      this.product(pass, this.kernels.matvec, [w.q, w.k, w.v], x, [out.q, out.k, out.v], n, 0, anyBias ? bias.qkv : undefined);
+      return;
+    }
+    this.matvec(pass, w.q, x, out.q, n, { bias: bias.q });
+    this.matvec(pass, w.k, x, out.k, n, { bias: bias.k });
+    this.matvec(pass, w.v, x, out.v, n, { bias: bias.v });
+  }
+
+  /**
+   * g = silu(Wgate x) * (Wup x) for t < n, into `out`. One dispatch (rt-matvec's pairs) when both
+   * matrices are in one buffer within one binding; otherwise the gate product, then the up product
+   * with the activation. Both ways give the same bits.
+   */
+  gateUp(pass: GPUComputePassEncoder, gate: WeightRef, up: WeightRef, x: GPUBuffer, out: GPUBuffer, n: number): void {
+    if (gate.buffer === up.buffer && gate.rows === up.rows && gate.cols === up.cols && this.bindable([gate, up])) {
+      this.product(pass, this.kernels.matvecPair, [gate, up], x, [out], n, 0, undefined);
+      return;
+    }
+    this.matvec(pass, gate, x, out, n);
+    this.matvec(pass, up, x, out, n, { swiglu: true });
+  }
+
+  /** True when the matrices lie back to back in one buffer, with the same columns, within one binding. */
+  private backToBack(ws: readonly WeightRef[]): boolean {
+    for (let i = 1; i < ws.length; i++) {
+      const p = ws[i - 1]!;
+      const m = ws[i]!;
+      if (m.buffer !== p.buffer || m.cols !== p.cols || m.byteOffset !== p.byteOffset + p.rows * p.cols * BF16_BYTES) return false;
+    }
+    return this.bindable(ws);
+  }
+
+  /** True when one binding of at most maxStorageBufferBindingSize covers every matrix. */
+  private bindable(ws: readonly WeightRef[]): boolean {
+    const alignment = this.device.limits.minStorageBufferOffsetAlignment;
+    const start = Math.floor(Math.min(...ws.map((m) => m.byteOffset)) / alignment) * alignment;
+    const end = Math.max(...ws.map((m) => m.byteOffset + m.rows * m.cols * BF16_BYTES));
+    return end - start <= this.device.limits.maxStorageBufferBindingSize;
+  }
+
+  /**
+   * One rt-matvec dispatch over `ws`: with the plain kernel, matrices back to back whose rows go to
+   * `ys` (1 or 3 outputs, see its segments); with the pair kernel, [gate, up] into ys[0].
+   */
+  private product(pass: GPUComputePassEncoder, k: Kernel, ws: readonly WeightRef[], x: GPUBuffer, ys: readonly GPUBuffer[], n: number, flags: number, bias: GPUBuffer | undefined): void {
+    const pair = k === this.kernels.matvecPair;
+    const first = ws[0]!;
+    const cols = first.cols;
+    const rows = pair ? first.rows : ws.reduce((s, m) => s + m.rows, 0);
+    const names = ws.map((m) => m.name).join(' + ');
+    ws.forEach((m, i) => {
+      if (x.size < n * cols * F32_BYTES || ys[pair ? 0 : i]!.size < n * m.rows * F32_BYTES) throw new RangeError(`matvec ${m.name}: activation buffers too small for ${n} tokens`);
+    });
+    // one binding from the first matrix to the end of the last
+    const lo = Math.min(...ws.map((m) => m.byteOffset));
+    const hi = Math.max(...ws.map((m) => m.byteOffset + m.rows * m.cols * BF16_BYTES));
+    const wb = this.binder.weightBinding(first.buffer, lo, (hi - lo) / BF16_BYTES, names);
+    const offsets = ws.map((m) => wb.elementOffset + (m.byteOffset - lo) / BF16_BYTES);
+    const rowGroups = Math.ceil(rows / k.rowsPerWorkgroup);
     const gridX = Math.min(rowGroups, this.device.limits.maxComputeWorkgroupsPerDimension);
     // 16-byte loads when every row starts on a 16-byte boundary of the bound range (then the range,
     // which ends with the last row, is a whole number of 16-byte words too)
-    const vec4 = wb.elementOffset % VEC4_COLUMNS === 0 && w.cols % VEC4_COLUMNS === 0 && (wb.slice.size ?? 0) % VEC4_BYTES === 0 && x.size >= VEC4_BYTES;
-    if (options.accumulate && options.swiglu) throw new RangeError(`matvec ${w.name}: accumulate and swiglu exclude each other`);
-    const flags = (options.accumulate ? FLAG_ACCUMULATE : 0) | (options.swiglu ? FLAG_SWIGLU : 0) | (options.bias ? FLAG_BIAS : 0) | (vec4 ? FLAG_VEC4 : 0);
-    const params = this.binder.uniform([w.rows, w.cols, wb.elementOffset, flags, gridX]);
+    const vec4 = offsets.every((o) => o % VEC4_COLUMNS === 0) && cols % VEC4_COLUMNS === 0 && (wb.slice.size ?? 0) % VEC4_BYTES === 0 && x.size >= VEC4_BYTES;
+    const all = flags | (bias ? FLAG_BIAS : 0) | (vec4 ? FLAG_VEC4 : 0);
+    const seg1 = pair || ws.length === 1 ? rows : ws[0]!.rows;
+    const seg2 = pair || ws.length === 1 ? rows : ws[0]!.rows + ws[1]!.rows;
+    const params = this.binder.uniform([rows, cols, offsets[0]!, all, gridX, pair ? offsets[1]! : 0, seg1, seg2]);
     const w4 = vec4 ? wb.slice : { buffer: this.dummy };
     const x4 = vec4 ? { buffer: x, offset: 0, size: Math.floor(x.size / VEC4_BYTES) * VEC4_BYTES } : { buffer: this.dummy };
+    const y = ys[0]!;
+    // unused outputs: spare buffers the kernel never reaches
+    const y2 = ys.length === 3 ? ys[1]! : this.spareOutputs[0];
+    const y3 = ys.length === 3 ? ys[2]! : this.spareOutputs[1];
     this.dispatch(
       pass,
       k,
-      [params, { buffer: this.step }, wb.slice, { buffer: x }, { buffer: y }, { buffer: options.bias ?? this.dummy }, w4, x4],
+      [params, { buffer: this.step }, wb.slice, { buffer: x }, { buffer: y }, { buffer: bias ?? this.dummy }, w4, x4, { buffer: y2 }, { buffer: y3 }],
       gridX,
       groups(rowGroups, gridX),
       n,

@@ -2,11 +2,15 @@
  * BF16 weights, resident or offloaded (modes bf16 and offload).
  *
  * Weights come in groups used together: the embedding, each decoder layer's seven matrices, the
- * output head (with tied embeddings, embedding and head are one group). A resident group has a GPU
- * buffer per matrix. An offloaded group stays in host memory and is written into scratch buffers
- * (one slot per matrix kind, sized for the largest offloaded group) just before it is used; the
- * recorder is flushed first so the write lands after the previous user of the slot (WebGPU queue
- * order). An offloaded embedding only ever uploads the rows of the tokens at hand.
+ * output head (with tied embeddings, embedding and head are one group). A decoder layer's matrices
+ * are packed into one buffer, back to back in the order q, k, v, o, gate, up, down (each at a
+ * 256-byte boundary), when the device allows a buffer that large: then the q/k/v products and the
+ * gate/up products can each run as one dispatch, as they do on a decoded DF11 unit, which has the
+ * same layout. Otherwise (and for the vocabulary matrices) a resident matrix has a buffer of its own.
+ * An offloaded group stays in host memory and is written into scratch buffers (one slot per matrix
+ * kind, or one 'layer' slot for a packed layer, sized for the largest offloaded group) just before it
+ * is used; the recorder is flushed first so the write lands after the previous user of the slot
+ * (WebGPU queue order). An offloaded embedding only ever uploads the rows of the tokens at hand.
  *
  * Residency under a byte budget (see planResidency): the embedding goes to the host first (its rows
  * are cheap to upload), then layers from the last one down, then the head; or everything on the host.
@@ -20,8 +24,10 @@ import { checkBf16Matrix, matrixShape, vocabShape } from './matrix-shapes.js';
 import type { CommandRecorder, EmbeddingLookup, LayerMatrices, WeightProvider, WeightRef } from './weight-provider.js';
 
 const BF16_BYTES = 2;
-/** Scratch slot of the vocabulary matrix (head, or tied embedding + head). */
-type Slot = LayerMatrix | 'vocab';
+/** Alignment of the matrices in a packed layer (minStorageBufferOffsetAlignment is at most 256). */
+const PACK_ALIGN = 256;
+/** Scratch slot of a matrix kind, of the vocabulary matrix (head, or tied embedding + head), or of a packed layer. */
+type Slot = LayerMatrix | 'vocab' | 'layer';
 
 interface Matrix {
   name: string;
@@ -29,15 +35,22 @@ interface Matrix {
   rows: number;
   cols: number;
   bytes: number;
+  /** Byte offset in the group's packed layout. */
+  offset: number;
 }
 
 interface Group {
   label: string;
   matrices: Matrix[];
+  /** GPU bytes: the packed layout, or the matrices' own buffers. */
   bytes: number;
+  /** The matrices share one buffer (resident) or the 'layer' slot (offloaded), at their offsets. */
+  packed: boolean;
   resident: boolean;
-  /** Resident: one buffer per matrix. */
-  buffers: Map<string, GPUBuffer>;
+  /** Resident: where each matrix is. */
+  places: Map<string, { buffer: GPUBuffer; byteOffset: number }>;
+  /** Resident: the buffers to free. */
+  buffers: GPUBuffer[];
   /** Offloaded: the matrices' bytes. */
   host: Map<string, Uint8Array>;
 }
@@ -54,17 +67,40 @@ export interface Bf16ProviderOptions {
 }
 
 function matrix(name: string, slot: Slot, [rows, cols]: [number, number]): Matrix {
-  return { name, slot, rows, cols, bytes: rows * cols * BF16_BYTES };
+  return { name, slot, rows, cols, bytes: rows * cols * BF16_BYTES, offset: 0 };
 }
 
-function group(label: string, matrices: Matrix[]): Group {
-  return { label, matrices, bytes: matrices.reduce((s, m) => s + align(m.bytes, 4), 0), resident: true, buffers: new Map(), host: new Map() };
+/** A group; packed (matrices at PACK_ALIGN offsets of one buffer) when it has several matrices and the layout fits maxBufferSize. */
+function group(label: string, matrices: Matrix[], maxBufferSize: number): Group {
+  let end = 0;
+  for (const m of matrices) {
+    m.offset = align(end, PACK_ALIGN);
+    end = m.offset + m.bytes;
+  }
+  const packed = matrices.length > 1 && align(end, 4) <= maxBufferSize;
+  if (!packed) for (const m of matrices) m.offset = 0;
+  const bytes = packed ? align(end, 4) : matrices.reduce((s, m) => s + align(m.bytes, 4), 0);
+  return { label, matrices, bytes, packed, resident: true, places: new Map(), buffers: [], host: new Map() };
+}
+
+/** Writes `bytes` at `offset` (a multiple of 4), the last partial word zero-padded (writeBuffer moves whole words). */
+function writePadded(queue: GPUQueue, buffer: GPUBuffer, offset: number, bytes: Uint8Array): void {
+  const whole = bytes.length - (bytes.length % 4);
+  if (whole > 0) queue.writeBuffer(buffer, offset, bytes, 0, whole);
+  if (whole < bytes.length) {
+    const tail = new Uint8Array(4);
+    tail.set(bytes.subarray(whole));
+    queue.writeBuffer(buffer, offset + whole, tail);
+  }
 }
 
 /** Bytes of the scratch slots needed to stream `groups`. */
 function scratchBytes(groups: readonly Group[]): Map<Slot, number> {
   const slots = new Map<Slot, number>();
-  for (const g of groups) for (const m of g.matrices) slots.set(m.slot, Math.max(slots.get(m.slot) ?? 0, align(m.bytes, 4)));
+  for (const g of groups) {
+    if (g.packed) slots.set('layer', Math.max(slots.get('layer') ?? 0, g.bytes));
+    else for (const m of g.matrices) slots.set(m.slot, Math.max(slots.get(m.slot) ?? 0, align(m.bytes, 4)));
+  }
   return slots;
 }
 
@@ -102,8 +138,9 @@ export class Bf16WeightProvider implements WeightProvider {
     checkBf16Matrix(t, EMBEDDING_WEIGHT, vocab, hidden, files.name);
     const tied = config.tieWordEmbeddings || !t.has(LM_HEAD_WEIGHT);
     if (!tied) checkBf16Matrix(t, LM_HEAD_WEIGHT, vocab, hidden, files.name);
-    const embed = group('embedding', [matrix(EMBEDDING_WEIGHT, 'vocab', [vocab, hidden])]);
-    const head = tied ? embed : group('lm_head', [matrix(LM_HEAD_WEIGHT, 'vocab', [vocab, hidden])]);
+    const maxBuffer = memory.device.limits.maxBufferSize;
+    const embed = group('embedding', [matrix(EMBEDDING_WEIGHT, 'vocab', [vocab, hidden])], maxBuffer);
+    const head = tied ? embed : group('lm_head', [matrix(LM_HEAD_WEIGHT, 'vocab', [vocab, hidden])], maxBuffer);
     const layers: Group[] = [];
     for (let l = 0; l < config.layers; l++) {
       const ms = LAYER_MATRICES.map((m) => {
@@ -111,7 +148,7 @@ export class Bf16WeightProvider implements WeightProvider {
         checkBf16Matrix(t, matrixWeight(l, m), shape[0], shape[1], files.name);
         return matrix(matrixWeight(l, m), m, shape);
       });
-      layers.push(group(`layer ${l}`, ms));
+      layers.push(group(`layer ${l}`, ms, maxBuffer));
     }
     const p = new Bf16WeightProvider(options.mode, memory, config, embed, layers, head, options.maxChunk);
     p.planResidency(options.budgetBytes, options.offloadAll ?? false);
@@ -161,12 +198,24 @@ export class Bf16WeightProvider implements WeightProvider {
 
   private async load(files: Bf16ModelFiles): Promise<void> {
     const pacer = new UploadPacer(this.memory.device);
+    const queue = this.memory.device.queue;
     for (const g of this.groups) {
+      const shared = g.resident && g.packed ? this.memory.create(g.label, g.bytes, BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_DST) : undefined;
+      if (shared) {
+        g.buffers.push(shared);
+        this.bytesHeld += g.bytes;
+      }
       for (const m of g.matrices) {
         const bytes = await files.tensors.read(m.name);
         if (bytes.length !== m.bytes) throw new Df11Error('shape-size-mismatch', `holds ${bytes.length} bytes, expected ${m.bytes}`, { file: files.name, tensor: m.name });
-        if (g.resident) {
-          g.buffers.set(m.name, this.memory.createWith(m.name, bytes, BUFFER_USAGE.STORAGE));
+        if (shared) {
+          writePadded(queue, shared, m.offset, bytes);
+          g.places.set(m.name, { buffer: shared, byteOffset: m.offset });
+          await pacer.add(m.bytes);
+        } else if (g.resident) {
+          const buffer = this.memory.createWith(m.name, bytes, BUFFER_USAGE.STORAGE);
+          g.buffers.push(buffer);
+          g.places.set(m.name, { buffer, byteOffset: 0 });
           this.bytesHeld += align(m.bytes, 4);
           await pacer.add(m.bytes);
         } else {
@@ -189,19 +238,21 @@ export class Bf16WeightProvider implements WeightProvider {
     const out = new Map<string, WeightRef>();
     if (!g.resident) rec.flush();
     for (const m of g.matrices) {
-      let buffer = g.buffers.get(m.name);
-      if (buffer === undefined) {
-        buffer = this.slots.get(m.slot)!;
-        rec.device.queue.writeBuffer(buffer, 0, g.host.get(m.name)!);
+      let place = g.places.get(m.name);
+      if (place === undefined) {
+        const buffer = this.slots.get(g.packed ? 'layer' : m.slot)!;
+        writePadded(rec.device.queue, buffer, m.offset, g.host.get(m.name)!);
+        place = { buffer, byteOffset: m.offset };
       }
-      out.set(m.name, { buffer, byteOffset: 0, rows: m.rows, cols: m.cols, name: m.name });
+      out.set(m.name, { buffer: place.buffer, byteOffset: place.byteOffset, rows: m.rows, cols: m.cols, name: m.name });
     }
     return out;
   }
 
   embedding(tokens: Uint32Array, rec: CommandRecorder): EmbeddingLookup {
     const m = this.embed.matrices[0]!;
-    if (this.embed.resident) return { table: { buffer: this.embed.buffers.get(m.name)!, byteOffset: 0, rows: m.rows, cols: m.cols, name: m.name }, ids: tokens };
+    const place = this.embed.places.get(m.name);
+    if (place !== undefined) return { table: { buffer: place.buffer, byteOffset: place.byteOffset, rows: m.rows, cols: m.cols, name: m.name }, ids: tokens };
     if (tokens.length > this.maxChunk) throw new RangeError(`${tokens.length} tokens exceed the chunk of ${this.maxChunk}`);
     const host = this.embed.host.get(m.name)!;
     const rowBytes = m.cols * BF16_BYTES;
@@ -241,8 +292,9 @@ export class Bf16WeightProvider implements WeightProvider {
 
   destroy(): void {
     for (const g of this.groups) {
-      for (const b of g.buffers.values()) this.memory.destroy(b);
-      g.buffers.clear();
+      for (const b of g.buffers) this.memory.destroy(b);
+      g.buffers.length = 0;
+      g.places.clear();
       g.host.clear();
     }
     for (const b of this.slots.values()) this.memory.destroy(b);

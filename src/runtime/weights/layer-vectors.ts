@@ -15,6 +15,8 @@ export interface LayerVectors {
   qBias: GPUBuffer | undefined;
   kBias: GPUBuffer | undefined;
   vBias: GPUBuffer | undefined;
+  /** The q, k and v biases back to back, for the q/k/v products in one dispatch. */
+  qkvBias: GPUBuffer | undefined;
   oBias: GPUBuffer | undefined;
 }
 
@@ -23,14 +25,36 @@ export interface ModelVectors {
   finalNorm: GPUBuffer;
 }
 
-async function upload(memory: GpuMemory, tensors: TensorSource, name: string, elements: number, file: string): Promise<GPUBuffer> {
+async function read(tensors: TensorSource, name: string, elements: number, file: string): Promise<Float32Array> {
   if (!tensors.has(name)) throw new Df11Error('tensor-not-found', 'the model lacks this tensor', { file, tensor: name });
   const e = tensors.entry(name);
   if (e.shape.length !== 1 || e.shape[0] !== elements) {
     throw new Df11Error('config-invalid', `tensor has shape [${e.shape.join(', ')}], config.json implies [${elements}]`, { file, tensor: name });
   }
-  const values = toFloat32(await tensors.read(name), e.dtype, elements, name);
-  return memory.createWith(name, values, BUFFER_USAGE.STORAGE);
+  return toFloat32(await tensors.read(name), e.dtype, elements, name);
+}
+
+async function upload(memory: GpuMemory, tensors: TensorSource, name: string, elements: number, file: string): Promise<GPUBuffer> {
+  return memory.createWith(name, await read(tensors, name, elements, file), BUFFER_USAGE.STORAGE);
+}
+
+/** The q, k and v biases of layer l, each alone and back to back. */
+async function qkvBiases(memory: GpuMemory, tensors: TensorSource, l: number, dims: [number, number, number], file: string): Promise<Pick<LayerVectors, 'qBias' | 'kBias' | 'vBias' | 'qkvBias'>> {
+  const parts = [
+    await read(tensors, matrixBias(l, 'q'), dims[0], file),
+    await read(tensors, matrixBias(l, 'k'), dims[1], file),
+    await read(tensors, matrixBias(l, 'v'), dims[2], file),
+  ];
+  const all = new Float32Array(dims[0] + dims[1] + dims[2]);
+  all.set(parts[0]!, 0);
+  all.set(parts[1]!, dims[0]);
+  all.set(parts[2]!, dims[0] + dims[1]);
+  return {
+    qBias: memory.createWith(matrixBias(l, 'q'), parts[0]!, BUFFER_USAGE.STORAGE),
+    kBias: memory.createWith(matrixBias(l, 'k'), parts[1]!, BUFFER_USAGE.STORAGE),
+    vBias: memory.createWith(matrixBias(l, 'v'), parts[2]!, BUFFER_USAGE.STORAGE),
+    qkvBias: memory.createWith(`layer ${l} q/k/v biases`, all, BUFFER_USAGE.STORAGE),
+  };
 }
 
 /**
@@ -47,9 +71,7 @@ export async function uploadModelVectors(memory: GpuMemory, tensors: TensorSourc
       postNorm: await upload(memory, tensors, layerNormWeight(l, 'post'), c.hiddenSize, file),
       qNorm: c.qkNorm ? await upload(memory, tensors, layerNormWeight(l, 'q'), c.headDim, file) : undefined,
       kNorm: c.qkNorm ? await upload(memory, tensors, layerNormWeight(l, 'k'), c.headDim, file) : undefined,
-      qBias: c.qkvBias ? await upload(memory, tensors, matrixBias(l, 'q'), qDim, file) : undefined,
-      kBias: c.qkvBias ? await upload(memory, tensors, matrixBias(l, 'k'), kvDim, file) : undefined,
-      vBias: c.qkvBias ? await upload(memory, tensors, matrixBias(l, 'v'), kvDim, file) : undefined,
+      ...(c.qkvBias ? await qkvBiases(memory, tensors, l, [qDim, kvDim, kvDim], file) : { qBias: undefined, kBias: undefined, vBias: undefined, qkvBias: undefined }),
       oBias: c.oBias ? await upload(memory, tensors, matrixBias(l, 'o'), c.hiddenSize, file) : undefined,
     });
   }
