@@ -29,10 +29,13 @@
 // that of the two products in separate dispatches.
 //
 // Workgroup: WG invocations for ROWS consecutive rows (the same x chunk serves every row, so x is
-// read once per ROWS rows); dispatch (grid_x, ceil(ceil(rows / ROWS) / grid_x), n_tokens), first row
-// = (wid.y * grid_x + wid.x) * ROWS (rows may exceed the 65535 workgroups of one dimension).
+// read once per ROWS rows) and TOKENS consecutive tokens (pipeline constant: a weight chunk loaded
+// once serves TOKENS tokens, which is what makes a prompt's products cheaper than one token's each);
+// dispatch (grid_x, ceil(ceil(rows / ROWS) / grid_x), ceil(n_tokens / TOKENS)), first row
+// = (wid.y * grid_x + wid.x) * ROWS (rows may exceed the 65535 workgroups of one dimension), first
+// token wid.z * TOKENS.
 //
-// Order of the sums (fixed, so results repeat bit for bit, and the same for any ROWS): a row is cut
+// Order of the sums (fixed, so results repeat bit for bit, and the same for any ROWS or TOKENS): a row is cut
 // into chunks of 8 columns (the last one padded with zeros); invocation i adds the dot products of
 // chunks i, i + WG, i + 2 WG, ... to its sum in that order, and the WG sums are added by a fixed
 // binary tree. A chunk's dot product is computed by the same code whichever way its bytes were loaded.
@@ -98,10 +101,15 @@ const MAX_ROWS: u32 = 4u;
 override PAIR: bool = false;
 /** Product rows per workgroup: ROWS of W, and as many of W' in a pair. */
 const MAX_SLOTS: u32 = 2u * MAX_ROWS;
+/** Tokens per workgroup, 1 to MAX_TOKENS (pipeline constant). */
+override TOKENS: u32 = 1u;
+const MAX_TOKENS: u32 = 4u;
+/** Sums per invocation: slot s, token tt at s * MAX_TOKENS + tt. */
+const MAX_SUMS: u32 = MAX_SLOTS * MAX_TOKENS;
 /** Chunks per row each invocation loads before adding them (16-byte path). */
 const UNROLL: u32 = 2u;
 
-var<workgroup> partial: array<f32, WG * MAX_SLOTS>;
+var<workgroup> partial: array<f32, WG * SLOTS * TOKENS>;
 
 /** 8 BF16 weights (4 words, low half first) and the 8 matching x values. */
 struct Chunk {
@@ -178,21 +186,15 @@ fn slot_row(row0: u32, nrows: u32, s: u32) -> u32 {
 }
 
 /**
- * The per-invocation sums of the 16-byte path: UNROLL chunks of x and of each slot's row are loaded
- * before any is added (straight-line loads, so they are all in flight at once).
+ * The per-invocation sums of the 16-byte path: UNROLL chunks of each slot's row are loaded before any
+ * is added (straight-line loads, so they are all in flight at once), then used for every token.
  */
-fn sums_vec4(row0: u32, nrows: u32, xbase: u32, chunks: u32, lid: u32) -> array<f32, MAX_SLOTS> {
-  var acc = array<f32, MAX_SLOTS>();
-  let x0 = xbase >> 2u;
+fn sums_vec4(row0: u32, nrows: u32, t0: u32, chunks: u32, lid: u32) -> array<f32, MAX_SUMS> {
+  var acc = array<f32, MAX_SUMS>();
+  let cols = params.cols;
+  let last_token = step.n_tokens - 1u;
   for (var base = 0u; base < chunks; base += UNROLL * WG) {
-    var xa: array<vec4<f32>, UNROLL>;
-    var xb: array<vec4<f32>, UNROLL>;
     var ws: array<vec4<u32>, MAX_SLOTS * UNROLL>;
-    for (var u = 0u; u < UNROLL; u++) {
-      let j = min(base + u * WG + lid, chunks - 1u);
-      xa[u] = x4[x0 + 2u * j];
-      xb[u] = x4[x0 + 2u * j + 1u];
-    }
     for (var s = 0u; s < MAX_SLOTS; s++) {
       if (s < SLOTS) {
         let w0 = slot_row(row0, nrows, s) >> 3u;
@@ -201,11 +203,23 @@ fn sums_vec4(row0: u32, nrows: u32, xbase: u32, chunks: u32, lid: u32) -> array<
         }
       }
     }
-    for (var s = 0u; s < MAX_SLOTS; s++) {
-      if (s < SLOTS) {
+    for (var tt = 0u; tt < MAX_TOKENS; tt++) {
+      if (tt < TOKENS) {
+        let x0 = (min(t0 + tt, last_token) * cols) >> 2u;
+        var xa: array<vec4<f32>, UNROLL>;
+        var xb: array<vec4<f32>, UNROLL>;
         for (var u = 0u; u < UNROLL; u++) {
-          if (base + u * WG + lid < chunks) {
-            acc[s] += chunk_dot(Chunk(ws[s * UNROLL + u], xa[u], xb[u]));
+          let j = min(base + u * WG + lid, chunks - 1u);
+          xa[u] = x4[x0 + 2u * j];
+          xb[u] = x4[x0 + 2u * j + 1u];
+        }
+        for (var s = 0u; s < MAX_SLOTS; s++) {
+          if (s < SLOTS) {
+            for (var u = 0u; u < UNROLL; u++) {
+              if (base + u * WG + lid < chunks) {
+                acc[s * MAX_TOKENS + tt] += chunk_dot(Chunk(ws[s * UNROLL + u], xa[u], xb[u]));
+              }
+            }
           }
         }
       }
@@ -215,14 +229,24 @@ fn sums_vec4(row0: u32, nrows: u32, xbase: u32, chunks: u32, lid: u32) -> array<
 }
 
 /** The per-invocation sums from gathered words (any w_offset), chunk by chunk in the same order. */
-fn sums_gathered(row0: u32, nrows: u32, xbase: u32, chunks: u32, lid: u32) -> array<f32, MAX_SLOTS> {
-  var acc = array<f32, MAX_SLOTS>();
+fn sums_gathered(row0: u32, nrows: u32, t0: u32, chunks: u32, lid: u32) -> array<f32, MAX_SUMS> {
+  var acc = array<f32, MAX_SUMS>();
+  let last_token = step.n_tokens - 1u;
   for (var j = lid; j < chunks; j += WG) {
-    var c = load_x(xbase, j);
+    var wv: array<vec4<u32>, MAX_SLOTS>;
     for (var s = 0u; s < MAX_SLOTS; s++) {
       if (s < SLOTS && s % ROWS < nrows) {
-        c.w = load_w(slot_row(row0, nrows, s), j);
-        acc[s] += chunk_dot(c);
+        wv[s] = load_w(slot_row(row0, nrows, s), j);
+      }
+    }
+    for (var tt = 0u; tt < MAX_TOKENS; tt++) {
+      if (tt < TOKENS) {
+        let c = load_x(min(t0 + tt, last_token) * params.cols, j);
+        for (var s = 0u; s < MAX_SLOTS; s++) {
+          if (s < SLOTS && s % ROWS < nrows) {
+            acc[s * MAX_TOKENS + tt] += chunk_dot(Chunk(wv[s], c.xa, c.xb));
+          }
+        }
       }
     }
   }
@@ -244,58 +268,69 @@ fn combine(old: f32, v: f32) -> f32 {
   return v;
 }
 
+/** Writes the result of row `row` for token t (segments, pairs, flags). */
+fn store(row: u32, t: u32, v0: f32, pair_value: f32) {
+  var v = v0;
+  if ((params.flags & FLAG_BIAS) != 0u) {
+    v = v + bias[row];
+  }
+  if (PAIR) {
+    y[t * params.rows + row] = silu(v) * pair_value;
+  } else if (row < params.seg1) {
+    let at = t * params.seg1 + row;
+    y[at] = combine(y[at], v);
+  } else if (row < params.seg2) {
+    let at = t * (params.seg2 - params.seg1) + row - params.seg1;
+    y2[at] = combine(y2[at], v);
+  } else {
+    let at = t * (params.rows - params.seg2) + row - params.seg2;
+    y3[at] = combine(y3[at], v);
+  }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row0 = (wid.y * params.grid_x + wid.x) * ROWS;
-  let t = wid.z;
-  if (row0 >= params.rows) {
+  let t0 = wid.z * TOKENS;
+  if (row0 >= params.rows || t0 >= step.n_tokens) {
     return;
   }
   let cols = params.cols;
-  let xbase = t * cols;
   let chunks = (cols + CHUNK - 1u) / CHUNK;
   let nrows = min(ROWS, params.rows - row0);
-  // one branch for the whole row, outside the loops, so that the loads of the 16-byte path are not
-  // each behind a branch of their own (that kept one load in flight at a time)
-  var acc: array<f32, MAX_SLOTS>;
+  // one branch for the whole workgroup, outside the loops, so that the loads of the 16-byte path are
+  // not each behind a branch of their own (that kept one load in flight at a time)
+  var acc: array<f32, MAX_SUMS>;
   if ((params.flags & FLAG_VEC4) != 0u) {
-    acc = sums_vec4(row0, nrows, xbase, chunks, lid);
+    acc = sums_vec4(row0, nrows, t0, chunks, lid);
   } else {
-    acc = sums_gathered(row0, nrows, xbase, chunks, lid);
+    acc = sums_gathered(row0, nrows, t0, chunks, lid);
   }
   for (var s = 0u; s < MAX_SLOTS; s++) {
-    if (s < SLOTS) {
-      partial[s * WG + lid] = acc[s];
+    for (var tt = 0u; tt < MAX_TOKENS; tt++) {
+      if (s < SLOTS && tt < TOKENS) {
+        partial[(s * TOKENS + tt) * WG + lid] = acc[s * MAX_TOKENS + tt];
+      }
     }
   }
   workgroupBarrier();
   for (var h = WG / 2u; h > 0u; h >>= 1u) {
     if (lid < h) {
-      for (var s = 0u; s < MAX_SLOTS; s++) {
-        if (s < SLOTS) {
-          partial[s * WG + lid] += partial[s * WG + lid + h];
-        }
+      for (var i = 0u; i < SLOTS * TOKENS; i++) {
+        partial[i * WG + lid] += partial[i * WG + lid + h];
       }
     }
     workgroupBarrier();
   }
-  if (lid < nrows) {
-    let row = row0 + lid;
-    var v = partial[lid * WG];
-    if ((params.flags & FLAG_BIAS) != 0u) {
-      v = v + bias[row];
-    }
-    if (PAIR) {
-      y[t * params.rows + row] = silu(v) * partial[(ROWS + lid) * WG];
-    } else if (row < params.seg1) {
-      let at = t * params.seg1 + row;
-      y[at] = combine(y[at], v);
-    } else if (row < params.seg2) {
-      let at = t * (params.seg2 - params.seg1) + row - params.seg1;
-      y2[at] = combine(y2[at], v);
-    } else {
-      let at = t * (params.rows - params.seg2) + row - params.seg2;
-      y3[at] = combine(y3[at], v);
+  for (var i = lid; i < ROWS * TOKENS; i += WG) {
+    let r = i % ROWS;
+    let tt = i / ROWS;
+    if (r < nrows && t0 + tt < step.n_tokens) {
+      var up = 0.0;
+      if (PAIR) {
+        up = partial[((ROWS + r) * TOKENS + tt) * WG];
+      }
+      store(row0 + r, t0 + tt, partial[(r * TOKENS + tt) * WG], up);
     }
   }
 }

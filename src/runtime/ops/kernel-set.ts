@@ -32,6 +32,9 @@ export const ELEMENT_WORKGROUP = 64;
 export const MATVEC_ROWS = 2;
 /** rt-matvec's MAX_ROWS. */
 export const MATVEC_MAX_ROWS = 4;
+/** rt-matvec's MAX_TOKENS: most tokens per workgroup of the prompt products. */
+export const MATVEC_MAX_TOKENS = 4;
+const F32_BYTES = 4;
 /** Invocations of the single argmax workgroup. */
 export const ARGMAX_WORKGROUP = 256;
 
@@ -43,6 +46,9 @@ export const KERNELS = {
   matvec: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: ROW_WORKGROUP },
   /** rt-matvec with PAIR: the gate and up products and the activation in one dispatch. */
   matvecPair: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: ROW_WORKGROUP },
+  /** rt-matvec and its pair with several tokens per workgroup (prompts). */
+  matvecBatch: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: ROW_WORKGROUP },
+  matvecPairBatch: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: ROW_WORKGROUP },
   headNorm: { code: rtHeadNormWgsl, bindings: ['uniform', 'uniform', 'read', 'write'], workgroupSize: ROW_WORKGROUP },
   rope: { code: rtRopeWgsl, bindings: ['uniform', 'uniform', 'read', 'write', 'read', 'read', 'write', 'write'], workgroupSize: ELEMENT_WORKGROUP },
   attention: { code: rtAttentionWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'read', 'write', 'write'], workgroupSize: ROW_WORKGROUP },
@@ -60,6 +66,8 @@ export interface Kernel {
   workgroupSize: number;
   /** Rows per workgroup (matvec's ROWS; 1 for the other kernels). */
   rowsPerWorkgroup: number;
+  /** Tokens per workgroup (matvec's TOKENS; 1 for the other kernels). */
+  tokensPerWorkgroup: number;
 }
 
 const COMPUTE_STAGE = 0x4; // GPUShaderStage.COMPUTE
@@ -77,19 +85,20 @@ function layoutEntries(bindings: readonly BindingKind[]): GPUBindGroupLayoutEntr
  * Dawn compiles that on a worker thread, where SwiftShader has crashed), so WGSL and validation
  * errors reject here with the compiler's messages.
  */
-async function compileKernel(device: GPUDevice, name: KernelName, workgroupSize: number, matvecRows: number): Promise<Kernel> {
+async function compileKernel(device: GPUDevice, name: KernelName, workgroupSize: number, matvecRows: number, batchTokens: number): Promise<Kernel> {
   const src = KERNELS[name];
   if (workgroupSize > device.limits.maxComputeInvocationsPerWorkgroup) {
     throw new RangeError(`kernel rt-${name} needs ${workgroupSize} invocations per workgroup; the device allows ${device.limits.maxComputeInvocationsPerWorkgroup}`);
   }
   const label = `rt-${name}`;
+  const tokens = BATCH_KERNELS.has(name) ? batchTokens : 1;
   device.pushErrorScope('validation');
   const layout = device.createBindGroupLayout({ label, entries: layoutEntries(src.bindings) });
   const module = device.createShaderModule({ label, code: src.code });
   const pipeline = device.createComputePipeline({
     label,
     layout: device.createPipelineLayout({ label, bindGroupLayouts: [layout] }),
-    compute: { module, entryPoint: 'main', constants: { WG: workgroupSize, ...(MATVEC_KERNELS.has(name) ? { ROWS: matvecRows } : {}), ...(name === 'matvecPair' ? { PAIR: 1 } : {}) } },
+    compute: { module, entryPoint: 'main', constants: { WG: workgroupSize, ...(MATVEC_KERNELS.has(name) ? { ROWS: matvecRows, PAIR: PAIR_KERNELS.has(name) ? 1 : 0, TOKENS: tokens } : {}) } },
   });
   const error = await device.popErrorScope();
   if (error) {
@@ -97,7 +106,7 @@ async function compileKernel(device: GPUDevice, name: KernelName, workgroupSize:
     const lines = info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`);
     throw new Error(`kernel ${label}: ${error.message}${lines.length > 0 ? `\n${lines.join('\n')}` : ''}`);
   }
-  return { name, pipeline, layout, bindings: src.bindings, workgroupSize, rowsPerWorkgroup: MATVEC_KERNELS.has(name) ? matvecRows : 1 };
+  return { name, pipeline, layout, bindings: src.bindings, workgroupSize, rowsPerWorkgroup: MATVEC_KERNELS.has(name) ? matvecRows : 1, tokensPerWorkgroup: tokens };
 }
 
 /** Every kernel of the engine, compiled for one device. */
@@ -122,9 +131,15 @@ export async function compileKernels(device: GPUDevice, shape: KernelShape = {})
   if (!Number.isSafeInteger(matvecRows) || matvecRows < 1 || matvecRows > MATVEC_MAX_ROWS) throw new RangeError(`matvec rows per workgroup ${matvecRows} is not in 1..${MATVEC_MAX_ROWS}`);
   const names = Object.keys(KERNELS) as KernelName[];
   const out = {} as Record<KernelName, Kernel>;
-  for (const name of names) out[name] = await compileKernel(device, name, KERNELS[name].workgroupSize === ROW_WORKGROUP && ROW_KERNELS.has(name) ? row : KERNELS[name].workgroupSize, matvecRows);
+  // tokens per workgroup of the prompt products: as many (up to MATVEC_MAX_TOKENS) as let the pair's
+  // partial sums (invocations x 2 rows x tokens) fit the device's workgroup memory
+  const sumsPerToken = row * 2 * matvecRows * F32_BYTES;
+  const batchTokens = Math.max(1, Math.min(MATVEC_MAX_TOKENS, Math.floor(device.limits.maxComputeWorkgroupStorageSize / sumsPerToken)));
+  for (const name of names) out[name] = await compileKernel(device, name, KERNELS[name].workgroupSize === ROW_WORKGROUP && ROW_KERNELS.has(name) ? row : KERNELS[name].workgroupSize, matvecRows, batchTokens);
   return out;
 }
 
-const ROW_KERNELS: ReadonlySet<KernelName> = new Set(['matvec', 'matvecPair', 'rmsnorm', 'headNorm', 'attention']);
-const MATVEC_KERNELS: ReadonlySet<KernelName> = new Set(['matvec', 'matvecPair']);
+const ROW_KERNELS: ReadonlySet<KernelName> = new Set(['matvec', 'matvecPair', 'matvecBatch', 'matvecPairBatch', 'rmsnorm', 'headNorm', 'attention']);
+const MATVEC_KERNELS: ReadonlySet<KernelName> = new Set(['matvec', 'matvecPair', 'matvecBatch', 'matvecPairBatch']);
+const PAIR_KERNELS: ReadonlySet<KernelName> = new Set(['matvecPair', 'matvecPairBatch']);
+const BATCH_KERNELS: ReadonlySet<KernelName> = new Set(['matvecBatch', 'matvecPairBatch']);

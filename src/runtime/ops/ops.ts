@@ -89,7 +89,7 @@ export class Ops {
    */
   matvec(pass: GPUComputePassEncoder, w: WeightRef, x: GPUBuffer, y: GPUBuffer, n: number, options: { accumulate?: boolean; swiglu?: boolean; bias?: GPUBuffer | undefined } = {}): void {
     if (options.accumulate && options.swiglu) throw new RangeError(`matvec ${w.name}: accumulate and swiglu exclude each other`);
-    this.product(pass, this.kernels.matvec, [w], x, [y], n, (options.accumulate ? FLAG_ACCUMULATE : 0) | (options.swiglu ? FLAG_SWIGLU : 0), options.bias);
+    this.product(pass, 'plain', [w], x, [y], n, (options.accumulate ? FLAG_ACCUMULATE : 0) | (options.swiglu ? FLAG_SWIGLU : 0), options.bias);
   }
 
   /**
@@ -108,7 +108,7 @@ export class Ops {
     const anyBias = bias.q !== undefined || bias.k !== undefined || bias.v !== undefined;
     const biasOk = !anyBias || (bias.q !== undefined && bias.k !== undefined && bias.v !== undefined && bias.qkv !== undefined);
     if (biasOk && this.backToBack([w.q, w.k, w.v])) {
-      this.product(pass, this.kernels.matvec, [w.q, w.k, w.v], x, [out.q, out.k, out.v], n, 0, anyBias ? bias.qkv : undefined);
+      this.product(pass, 'plain', [w.q, w.k, w.v], x, [out.q, out.k, out.v], n, 0, anyBias ? bias.qkv : undefined);
       return;
     }
     this.matvec(pass, w.q, x, out.q, n, { bias: bias.q });
@@ -123,7 +123,7 @@ export class Ops {
    */
   gateUp(pass: GPUComputePassEncoder, gate: WeightRef, up: WeightRef, x: GPUBuffer, out: GPUBuffer, n: number): void {
     if (gate.buffer === up.buffer && gate.rows === up.rows && gate.cols === up.cols && this.bindable([gate, up])) {
-      this.product(pass, this.kernels.matvecPair, [gate, up], x, [out], n, 0, undefined);
+      this.product(pass, 'pair', [gate, up], x, [out], n, 0, undefined);
       return;
     }
     this.matvec(pass, gate, x, out, n);
@@ -149,11 +149,14 @@ export class Ops {
   }
 
   /**
-   * One rt-matvec dispatch over `ws`: with the plain kernel, matrices back to back whose rows go to
-   * `ys` (1 or 3 outputs, see its segments); with the pair kernel, [gate, up] into ys[0].
+   * One rt-matvec dispatch over `ws`: plain, matrices back to back whose rows go to `ys` (1 or 3
+   * outputs, see its segments); pair, [gate, up] into ys[0]. Several tokens take the pipelines with
+   * several tokens per workgroup (same sums, same bits).
    */
-  private product(pass: GPUComputePassEncoder, k: Kernel, ws: readonly WeightRef[], x: GPUBuffer, ys: readonly GPUBuffer[], n: number, flags: number, bias: GPUBuffer | undefined): void {
-    const pair = k === this.kernels.matvecPair;
+  private product(pass: GPUComputePassEncoder, kind: 'plain' | 'pair', ws: readonly WeightRef[], x: GPUBuffer, ys: readonly GPUBuffer[], n: number, flags: number, bias: GPUBuffer | undefined): void {
+    const pair = kind === 'pair';
+    const kernels = this.kernels;
+    const k = n > 1 ? (pair ? kernels.matvecPairBatch : kernels.matvecBatch) : pair ? kernels.matvecPair : kernels.matvec;
     const first = ws[0]!;
     const cols = first.cols;
     const rows = pair ? first.rows : ws.reduce((s, m) => s + m.rows, 0);
@@ -187,7 +190,7 @@ export class Ops {
       [params, { buffer: this.step }, wb.slice, { buffer: x }, { buffer: y }, { buffer: bias ?? this.dummy }, w4, x4, { buffer: y2 }, { buffer: y3 }],
       gridX,
       groups(rowGroups, gridX),
-      n,
+      groups(n, k.tokensPerWorkgroup),
     );
   }
 
