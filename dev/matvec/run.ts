@@ -107,11 +107,13 @@ async function main(): Promise<void> {
   const step = device.createBuffer({ size: 16, usage: UNIFORM | COPY_DST });
   device.queue.writeBuffer(step, 0, new Uint32Array([1, 0, 1, 0]));
   const dummy = device.createBuffer({ size: 16, usage: STORAGE });
+  const spare = [device.createBuffer({ size: 16, usage: STORAGE }), device.createBuffer({ size: 16, usage: STORAGE })];
   const layout = device.createBindGroupLayout({
-    entries: [0, 1, 2, 3, 4, 5, 6, 7].map((binding) => ({
+    // the engine kernel's 10 bindings (mv2 uses the first 8)
+    entries: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((binding) => ({
       binding,
       visibility: 0x4,
-      buffer: { type: binding < 2 ? ('uniform' as const) : binding === 4 ? ('storage' as const) : ('read-only-storage' as const) },
+      buffer: { type: binding < 2 ? ('uniform' as const) : binding === 4 || binding >= 8 ? ('storage' as const) : ('read-only-storage' as const) },
     })),
   });
   const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
@@ -124,10 +126,10 @@ async function main(): Promise<void> {
       const groups = Math.ceil(rows / v.rows);
       const gridX = Math.min(groups, 65535);
       const params = device.createBuffer({ size: 32, usage: UNIFORM | COPY_DST });
-      device.queue.writeBuffer(params, 0, new Uint32Array([rows, cols, 0, FLAG_VEC4, gridX, 0, 0, 0]));
+      device.queue.writeBuffer(params, 0, new Uint32Array([rows, cols, 0, FLAG_VEC4, gridX, 0, rows, rows]));
       const bind = device.createBindGroup({
         layout,
-        entries: [params, step, { buffer: wBuf, size: bytes }, xBuf, yBuf, dummy, { buffer: wBuf, size: bytes }, xBuf].map((b, binding) => ({
+        entries: [params, step, { buffer: wBuf, size: bytes }, xBuf, yBuf, dummy, { buffer: wBuf, size: bytes }, xBuf, spare[0]!, spare[1]!].map((b, binding) => ({
           binding,
           resource: 'buffer' in b ? b : { buffer: b },
         })),
@@ -135,7 +137,9 @@ async function main(): Promise<void> {
       const record = (pass: GPUComputePassEncoder) => {
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, bind);
-        pass.dispatchWorkgroups(gridX, Math.ceil(groups / gridX), 1);
+        // the engine kernel takes token groups in x (see rt-matvec.wgsl); mv2 rows in x
+        if (v.name.startsWith('engine')) pass.dispatchWorkgroups(1, gridX, Math.ceil(groups / gridX));
+        else pass.dispatchWorkgroups(gridX, Math.ceil(groups / gridX), 1);
       };
       const t = await timePasses(device, record, iterations, 5);
       const enc = device.createCommandEncoder();

@@ -31,9 +31,10 @@
 // Workgroup: WG invocations for ROWS consecutive rows (the same x chunk serves every row, so x is
 // read once per ROWS rows) and TOKENS consecutive tokens (pipeline constant: a weight chunk loaded
 // once serves TOKENS tokens, which is what makes a prompt's products cheaper than one token's each);
-// dispatch (grid_x, ceil(ceil(rows / ROWS) / grid_x), ceil(n_tokens / TOKENS)), first row
-// = (wid.y * grid_x + wid.x) * ROWS (rows may exceed the 65535 workgroups of one dimension), first
-// token wid.z * TOKENS.
+// dispatch (ceil(n_tokens / TOKENS), grid_x, ceil(ceil(rows / ROWS) / grid_x)), first token
+// wid.x * TOKENS, first row (wid.z * grid_x + wid.y) * ROWS (rows may exceed the 65535 workgroups of
+// one dimension). The token groups of a row group are neighbours in dispatch order, so the second and
+// later reads of its weights come from cache.
 //
 // Order of the sums (fixed, so results repeat bit for bit, and the same for any ROWS or TOKENS): a row is cut
 // into chunks of 8 columns (the last one padded with zeros); invocation i adds the dot products of
@@ -290,8 +291,8 @@ fn store(row: u32, t: u32, v0: f32, pair_value: f32) {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row0 = (wid.y * params.grid_x + wid.x) * ROWS;
-  let t0 = wid.z * TOKENS;
+  let row0 = (wid.z * params.grid_x + wid.y) * ROWS;
+  let t0 = wid.x * TOKENS;
   if (row0 >= params.rows || t0 >= step.n_tokens) {
     return;
   }
