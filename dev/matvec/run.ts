@@ -137,9 +137,7 @@ async function main(): Promise<void> {
       const record = (pass: GPUComputePassEncoder) => {
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, bind);
-        // the engine kernel takes token groups in x (see rt-matvec.wgsl); mv2 rows in x
-        if (v.name.startsWith('engine')) pass.dispatchWorkgroups(1, gridX, Math.ceil(groups / gridX));
-        else pass.dispatchWorkgroups(gridX, Math.ceil(groups / gridX), 1);
+        pass.dispatchWorkgroups(gridX, Math.ceil(groups / gridX), 1);
       };
       const t = await timePasses(device, record, iterations, 5);
       const enc = device.createCommandEncoder();

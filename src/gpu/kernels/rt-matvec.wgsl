@@ -29,12 +29,14 @@
 // that of the two products in separate dispatches.
 //
 // Workgroup: WG invocations for ROWS consecutive rows (the same x chunk serves every row, so x is
-// read once per ROWS rows) and TOKENS consecutive tokens (pipeline constant: a weight chunk loaded
-// once serves TOKENS tokens, which is what makes a prompt's products cheaper than one token's each);
-// dispatch (ceil(n_tokens / TOKENS), grid_x, ceil(ceil(rows / ROWS) / grid_x)), first token
-// wid.x * TOKENS, first row (wid.z * grid_x + wid.y) * ROWS (rows may exceed the 65535 workgroups of
-// one dimension). The token groups of a row group are neighbours in dispatch order, so the second and
-// later reads of its weights come from cache.
+// read once per ROWS rows). Entry point main (one token per workgroup): dispatch (grid_x,
+// ceil(ceil(rows / ROWS) / grid_x), n_tokens), first row (wid.y * grid_x + wid.x) * ROWS (rows may
+// exceed the 65535 workgroups of one dimension), token wid.z. Entry point main_batch (prompts):
+// TOKENS consecutive tokens per workgroup (pipeline constant), so a weight chunk loaded once serves
+// TOKENS tokens; dispatch (ceil(n_tokens / TOKENS), grid_x, ceil(ceil(rows / ROWS) / grid_x)), first
+// token wid.x * TOKENS, first row (wid.z * grid_x + wid.y) * ROWS: the token groups of a row group are
+// neighbours in dispatch order, so the later reads of its weights come from cache. (main_batch is a
+// separate entry point because folding the token loop into main slowed single-token products ~2x.)
 //
 // Order of the sums (fixed, so results repeat bit for bit, and the same for any ROWS or TOKENS): a row is cut
 // into chunks of 8 columns (the last one padded with zeros); invocation i adds the dot products of
@@ -187,10 +189,59 @@ fn slot_row(row0: u32, nrows: u32, s: u32) -> u32 {
 }
 
 /**
- * The per-invocation sums of the 16-byte path: UNROLL chunks of each slot's row are loaded before any
- * is added (straight-line loads, so they are all in flight at once), then used for every token.
+ * The per-invocation sums of the 16-byte path: UNROLL chunks of x and of each slot's row are loaded
+ * before any is added (straight-line loads, so they are all in flight at once).
  */
-fn sums_vec4(row0: u32, nrows: u32, t0: u32, chunks: u32, lid: u32) -> array<f32, MAX_SUMS> {
+fn sums_vec4(row0: u32, nrows: u32, xbase: u32, chunks: u32, lid: u32) -> array<f32, MAX_SLOTS> {
+  var acc = array<f32, MAX_SLOTS>();
+  let x0 = xbase >> 2u;
+  for (var base = 0u; base < chunks; base += UNROLL * WG) {
+    var xa: array<vec4<f32>, UNROLL>;
+    var xb: array<vec4<f32>, UNROLL>;
+    var ws: array<vec4<u32>, MAX_SLOTS * UNROLL>;
+    for (var u = 0u; u < UNROLL; u++) {
+      let j = min(base + u * WG + lid, chunks - 1u);
+      xa[u] = x4[x0 + 2u * j];
+      xb[u] = x4[x0 + 2u * j + 1u];
+    }
+    for (var s = 0u; s < MAX_SLOTS; s++) {
+      if (s < SLOTS) {
+        let w0 = slot_row(row0, nrows, s) >> 3u;
+        for (var u = 0u; u < UNROLL; u++) {
+          ws[s * UNROLL + u] = w4[w0 + min(base + u * WG + lid, chunks - 1u)];
+        }
+      }
+    }
+    for (var s = 0u; s < MAX_SLOTS; s++) {
+      if (s < SLOTS) {
+        for (var u = 0u; u < UNROLL; u++) {
+          if (base + u * WG + lid < chunks) {
+            acc[s] += chunk_dot(Chunk(ws[s * UNROLL + u], xa[u], xb[u]));
+          }
+        }
+      }
+    }
+  }
+  return acc;
+}
+
+/** The per-invocation sums from gathered words (any w_offset), chunk by chunk in the same order. */
+fn sums_gathered(row0: u32, nrows: u32, xbase: u32, chunks: u32, lid: u32) -> array<f32, MAX_SLOTS> {
+  var acc = array<f32, MAX_SLOTS>();
+  for (var j = lid; j < chunks; j += WG) {
+    var c = load_x(xbase, j);
+    for (var s = 0u; s < MAX_SLOTS; s++) {
+      if (s < SLOTS && s % ROWS < nrows) {
+        c.w = load_w(slot_row(row0, nrows, s), j);
+        acc[s] += chunk_dot(c);
+      }
+    }
+  }
+  return acc;
+}
+
+/** sums_vec4 for TOKENS tokens: each slot's UNROLL chunks are loaded once and used for every token. */
+fn sums_vec4_batch(row0: u32, nrows: u32, t0: u32, chunks: u32, lid: u32) -> array<f32, MAX_SUMS> {
   var acc = array<f32, MAX_SUMS>();
   let cols = params.cols;
   let last_token = step.n_tokens - 1u;
@@ -229,8 +280,8 @@ fn sums_vec4(row0: u32, nrows: u32, t0: u32, chunks: u32, lid: u32) -> array<f32
   return acc;
 }
 
-/** The per-invocation sums from gathered words (any w_offset), chunk by chunk in the same order. */
-fn sums_gathered(row0: u32, nrows: u32, t0: u32, chunks: u32, lid: u32) -> array<f32, MAX_SUMS> {
+/** sums_gathered for TOKENS tokens. */
+fn sums_gathered_batch(row0: u32, nrows: u32, t0: u32, chunks: u32, lid: u32) -> array<f32, MAX_SUMS> {
   var acc = array<f32, MAX_SUMS>();
   let last_token = step.n_tokens - 1u;
   for (var j = lid; j < chunks; j += WG) {
@@ -291,6 +342,51 @@ fn store(row: u32, t: u32, v0: f32, pair_value: f32) {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row0 = (wid.y * params.grid_x + wid.x) * ROWS;
+  let t = wid.z;
+  if (row0 >= params.rows) {
+    return;
+  }
+  let cols = params.cols;
+  let xbase = t * cols;
+  let chunks = (cols + CHUNK - 1u) / CHUNK;
+  let nrows = min(ROWS, params.rows - row0);
+  // one branch for the whole row, outside the loops, so that the loads of the 16-byte path are not
+  // each behind a branch of their own (that kept one load in flight at a time)
+  var acc: array<f32, MAX_SLOTS>;
+  if ((params.flags & FLAG_VEC4) != 0u) {
+    acc = sums_vec4(row0, nrows, xbase, chunks, lid);
+  } else {
+    acc = sums_gathered(row0, nrows, xbase, chunks, lid);
+  }
+  for (var s = 0u; s < MAX_SLOTS; s++) {
+    if (s < SLOTS) {
+      partial[s * WG + lid] = acc[s];
+    }
+  }
+  workgroupBarrier();
+  for (var h = WG / 2u; h > 0u; h >>= 1u) {
+    if (lid < h) {
+      for (var s = 0u; s < MAX_SLOTS; s++) {
+        if (s < SLOTS) {
+          partial[s * WG + lid] += partial[s * WG + lid + h];
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  if (lid < nrows) {
+    var up = 0.0;
+    if (PAIR) {
+      up = partial[(ROWS + lid) * WG];
+    }
+    store(row0 + lid, t, partial[lid * WG], up);
+  }
+}
+
+/** main for TOKENS tokens per workgroup (the prompt pipelines), dispatched with token groups in x. */
+@compute @workgroup_size(WG)
+fn main_batch(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row0 = (wid.z * params.grid_x + wid.y) * ROWS;
   let t0 = wid.x * TOKENS;
   if (row0 >= params.rows || t0 >= step.n_tokens) {
@@ -303,9 +399,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // not each behind a branch of their own (that kept one load in flight at a time)
   var acc: array<f32, MAX_SUMS>;
   if ((params.flags & FLAG_VEC4) != 0u) {
-    acc = sums_vec4(row0, nrows, t0, chunks, lid);
+    acc = sums_vec4_batch(row0, nrows, t0, chunks, lid);
   } else {
-    acc = sums_gathered(row0, nrows, t0, chunks, lid);
+    acc = sums_gathered_batch(row0, nrows, t0, chunks, lid);
   }
   for (var s = 0u; s < MAX_SLOTS; s++) {
     for (var tt = 0u; tt < MAX_TOKENS; tt++) {

@@ -98,7 +98,7 @@ async function compileKernel(device: GPUDevice, name: KernelName, workgroupSize:
   const pipeline = device.createComputePipeline({
     label,
     layout: device.createPipelineLayout({ label, bindGroupLayouts: [layout] }),
-    compute: { module, entryPoint: 'main', constants: { WG: workgroupSize, ...(MATVEC_KERNELS.has(name) ? { ROWS: matvecRows, PAIR: PAIR_KERNELS.has(name) ? 1 : 0, TOKENS: tokens } : {}) } },
+    compute: { module, entryPoint: BATCH_KERNELS.has(name) ? 'main_batch' : 'main', constants: { WG: workgroupSize, ...(MATVEC_KERNELS.has(name) ? { ROWS: matvecRows, PAIR: PAIR_KERNELS.has(name) ? 1 : 0, TOKENS: tokens } : {}) } },
   });
   const error = await device.popErrorScope();
   if (error) {

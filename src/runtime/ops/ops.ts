@@ -188,9 +188,7 @@ export class Ops {
       pass,
       k,
       [params, { buffer: this.step }, wb.slice, { buffer: x }, { buffer: y }, { buffer: bias ?? this.dummy }, w4, x4, { buffer: y2 }, { buffer: y3 }],
-      groups(n, k.tokensPerWorkgroup),
-      gridX,
-      groups(rowGroups, gridX),
+      ...((n > 1 ? [groups(n, k.tokensPerWorkgroup), gridX, groups(rowGroups, gridX)] : [gridX, groups(rowGroups, gridX), n]) as [number, number, number]),
     );
   }
 
