@@ -157,10 +157,9 @@ export class InferenceEngine {
         }
       }
       kv = new KvCache(memory, config, ropeInverseFrequencies(config.headDim, config.ropeTheta, config.ropeScaling), maxChunk);
-      const perPosition = KvCache.bytesPerPosition(config, maxChunk);
-      const fit = Math.min(Math.floor((memory.availableBytes - reserved) / perPosition), KvCache.maxCapacity(device.limits, config, maxChunk));
+      const fit = Math.min(KvCache.capacityFor(config, memory.availableBytes - reserved, maxChunk), KvCache.maxCapacity(device.limits, config, maxChunk));
       if (fit < 1) {
-        throw new Df11Error('gpu-memory', `no room for the KV cache: the weights and activations leave ${memory.availableBytes} bytes of the ${cap} allowed; one position needs ${perPosition + reserved}`);
+        throw new Df11Error('gpu-memory', `no room for the KV cache: the weights and activations leave ${memory.availableBytes} bytes of the ${cap} allowed; one position needs ${KvCache.bytesFor(config, 1, maxChunk) + reserved}`);
       }
       kv.resize(Math.min(wanted, fit), 0);
       const engine = new InferenceEngine(gpu, config, mode, memory, forwardPass, weights, kv);
@@ -211,10 +210,9 @@ export class InferenceEngine {
     this.assertLive();
     const target = Math.min(positions, this.config.maxPositions);
     if (target <= this.kv.capacity) return this.kv.capacity;
-    const perPosition = KvCache.bytesPerPosition(this.config, this.forwardPass.maxChunk);
     // with nothing to keep, the old cache is freed before the new one is made
     const room = this.memory.availableBytes + (this.pos === 0 ? KvCache.bytesFor(this.config, this.kv.capacity, this.forwardPass.maxChunk) : 0);
-    const capacity = Math.min(target, Math.floor(room / perPosition), KvCache.maxCapacity(this.gpu.device.limits, this.config, this.forwardPass.maxChunk));
+    const capacity = Math.min(target, KvCache.capacityFor(this.config, room, this.forwardPass.maxChunk), KvCache.maxCapacity(this.gpu.device.limits, this.config, this.forwardPass.maxChunk));
     if (capacity <= this.kv.capacity) return this.kv.capacity;
     if (this.pos === 0) this.kv.release();
     this.kv.resize(capacity, this.pos);

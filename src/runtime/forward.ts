@@ -8,7 +8,7 @@
  * matrix product reads BF16 weights and accumulates in f32.
  */
 import { BUFFER_USAGE, type GpuMemory } from './gpu-memory.js';
-import type { KvCache } from './kv-cache.js';
+import { KvCache } from './kv-cache.js';
 import type { ModelConfig } from './model-config.js';
 import { Binder } from './ops/binder.js';
 import type { KernelSet } from './ops/kernel-set.js';
@@ -138,7 +138,8 @@ export class ForwardPass {
       const w = weights.layer(l, rec);
       const vec = this.vectors.layers[l]!;
       const cache = kv.layer(l);
-      const deps = [n, cache.k, cache.v, kv.ropeTable, kv.scoreScratch];
+      // the attention's grid follows the positions, a segment at a time
+      const deps = [n, cache.k, cache.v, kv.ropeTable, kv.attentionScratch, KvCache.segments(pos0 + n)];
       for (const m of LAYER_MATRICES) deps.push(w[m].buffer, w[m].byteOffset);
       this.taped(rec.pass(), l, deps, (pass) => {
         ops.rmsnorm(pass, a.x, vec.inputNorm, a.h, c.hiddenSize, c.rmsNormEps, n);
@@ -150,9 +151,10 @@ export class ForwardPass {
         ops.rope(pass, kv.ropeTable, { q: a.q, k: a.k, v: a.v, kCache: cache.k, vCache: cache.v }, { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim }, n);
         ops.attention(
           pass,
-          { q: a.q, kCache: cache.k, vCache: cache.v, att: kv.scoreScratch, out: a.attn },
-          { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim },
+          { q: a.q, kCache: cache.k, vCache: cache.v, part: kv.attentionScratch, out: a.attn },
+          { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, segments: KvCache.segments(kv.capacity) },
           n,
+          pos0 + n,
         );
         ops.matvec(pass, w.o, a.attn, a.x, n, { accumulate: true, bias: vec.oBias });
         ops.rmsnorm(pass, a.x, vec.postNorm, a.h, c.hiddenSize, c.rmsNormEps, n);

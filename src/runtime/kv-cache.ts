@@ -1,10 +1,12 @@
 /**
  * The KV cache of every layer (f32 keys and values, [capacity, kv_heads * head_dim] per layer) plus
- * the buffers whose size follows the capacity: the RoPE cos/sin table and the attention score
- * scratch ([max chunk tokens * heads, capacity]). Resizing keeps the first `keep` positions.
+ * the buffers whose size follows the capacity: the RoPE cos/sin table and the attention scratch (per
+ * token of a chunk and head, one (max, sum, head_dim outputs) record per segment of
+ * ATTENTION_SEGMENT positions). Resizing keeps the first `keep` positions.
  */
 import { BUFFER_USAGE, type GpuMemory } from './gpu-memory.js';
 import type { ModelConfig } from './model-config.js';
+import { ATTENTION_SEGMENT } from './ops/kernel-set.js';
 import { ropeTable } from './rope.js';
 
 const F32_BYTES = 4;
@@ -24,7 +26,7 @@ export class KvCache {
     private readonly memory: GpuMemory,
     private readonly config: ModelConfig,
     private readonly invFreq: Float32Array,
-    /** Most tokens one forward pass processes (rows of the score scratch). */
+    /** Most tokens one forward pass processes (tokens of the attention scratch). */
     readonly maxChunk: number,
   ) {}
 
@@ -44,30 +46,52 @@ export class KvCache {
     return this.table;
   }
 
-  get scoreScratch(): GPUBuffer {
+  /** The attention scratch (rt-attention's `part`). */
+  get attentionScratch(): GPUBuffer {
     if (this.scores === undefined) throw new RangeError('KV cache not allocated');
     return this.scores;
   }
 
-  /** GPU bytes for `capacity` positions (caches, RoPE table, score scratch). */
+  /** Segments of the attention scratch for `capacity` positions. */
+  static segments(capacity: number): number {
+    return Math.ceil(capacity / ATTENTION_SEGMENT);
+  }
+
+  /** Bytes of one segment of the attention scratch. */
+  private static segmentBytes(c: ModelConfig, maxChunk: number): number {
+    return maxChunk * c.heads * (c.headDim + 2) * F32_BYTES;
+  }
+
+  /** GPU bytes for `capacity` positions (caches, RoPE table, attention scratch). */
   static bytesFor(c: ModelConfig, capacity: number, maxChunk: number): number {
     const kvDim = c.kvHeads * c.headDim;
-    return c.layers * 2 * capacity * kvDim * F32_BYTES + capacity * c.headDim * F32_BYTES + maxChunk * c.heads * capacity * F32_BYTES;
+    return c.layers * 2 * capacity * kvDim * F32_BYTES + capacity * c.headDim * F32_BYTES + KvCache.segments(capacity) * KvCache.segmentBytes(c, maxChunk);
+  }
+
+  /** The most positions whose bytesFor fits `bytes` (0 when not even one does). */
+  static capacityFor(c: ModelConfig, bytes: number, maxChunk: number): number {
+    if (KvCache.bytesFor(c, 1, maxChunk) > bytes) return 0;
+    // bytesFor grows with the capacity: the largest fitting one lies below bytes / (bytes of one
+    // position without the scratch)
+    let lo = 1;
+    let hi = Math.max(1, Math.floor(bytes / ((c.layers * 2 * c.kvHeads + 1) * c.headDim * F32_BYTES)));
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (KvCache.bytesFor(c, mid, maxChunk) <= bytes) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
   }
 
   /**
-   * Most positions the device can bind: each layer's K or V buffer and the score scratch are bound
-   * whole, so each must stay within maxStorageBufferBindingSize.
+   * Most positions the device can bind: each layer's K or V buffer and the attention scratch are
+   * bound whole, so each must stay within maxStorageBufferBindingSize.
    */
   static maxCapacity(limits: { maxStorageBufferBindingSize: number; maxBufferSize: number }, c: ModelConfig, maxChunk: number): number {
     const bound = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
-    const perRow = Math.max(c.kvHeads * c.headDim, maxChunk * c.heads, c.headDim) * F32_BYTES;
-    return Math.floor(bound / perRow);
-  }
-
-  /** Bytes one more position costs. */
-  static bytesPerPosition(c: ModelConfig, maxChunk: number): number {
-    return KvCache.bytesFor(c, 1, maxChunk);
+    const byRows = Math.floor(bound / (Math.max(c.kvHeads * c.headDim, c.headDim) * F32_BYTES));
+    const bySegments = Math.floor(bound / KvCache.segmentBytes(c, maxChunk)) * ATTENTION_SEGMENT;
+    return Math.min(byRows, bySegments);
   }
 
   /**
@@ -93,7 +117,7 @@ export class KvCache {
       }
       const table = this.memory.createWith('rope.table', ropeTable(this.invFreq, capacity), BUFFER_USAGE.STORAGE);
       made.push(table);
-      const scores = this.memory.create('attention.scores', this.maxChunk * c.heads * capacity * F32_BYTES, BUFFER_USAGE.STORAGE);
+      const scores = this.memory.create('attention.scratch', KvCache.segments(capacity) * KvCache.segmentBytes(c, this.maxChunk), BUFFER_USAGE.STORAGE);
       made.push(scores);
       if (keep > 0) {
         const encoder = device.createCommandEncoder({ label: 'kv-cache resize' });

@@ -56,6 +56,18 @@ describe('determinism', () => {
     }
   });
 
+  it('past one attention segment: a prompt of 300 positions prefilled in chunks = one token at a time', async () => {
+    const long = Array.from({ length: 300 }, (_, i) => prompt[i % prompt.length]!);
+    const ctx = await demoEngine({ contextTokens: 320, maxChunkTokens: 64 });
+    try {
+      const a = await logitsPrefill(ctx.engine, long);
+      const c = await logitsOneByOne(ctx.engine, long);
+      assert.ok(f32Bytes(a.logits).equals(f32Bytes(c)), 'prefill = one token at a time');
+    } finally {
+      await ctx.close();
+    }
+  });
+
   it(`agrees with itself with ${ROW_WORKGROUP}-invocation row workgroups`, async () => {
     const ctx = await demoEngine({ contextTokens: 16, rowWorkgroup: ROW_WORKGROUP });
     try {

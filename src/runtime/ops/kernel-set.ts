@@ -5,6 +5,7 @@
  */
 import {
   rtArgmaxWgsl,
+  rtAttentionCombineWgsl,
   rtAttentionWgsl,
   rtEmbedWgsl,
   rtHeadNormWgsl,
@@ -35,6 +36,8 @@ export const MATVEC_MAX_ROWS = 4;
 /** rt-matvec's MAX_TOKENS: most tokens per workgroup of the prompt products. */
 export const MATVEC_MAX_TOKENS = 4;
 const F32_BYTES = 4;
+/** Positions per segment of rt-attention (its SEGMENT): one workgroup per segment, head and token. */
+export const ATTENTION_SEGMENT = 256;
 /** Invocations of the single argmax workgroup. */
 export const ARGMAX_WORKGROUP = 256;
 
@@ -51,7 +54,8 @@ export const KERNELS = {
   matvecPairBatch: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: ROW_WORKGROUP },
   headNorm: { code: rtHeadNormWgsl, bindings: ['uniform', 'uniform', 'read', 'write'], workgroupSize: ROW_WORKGROUP },
   rope: { code: rtRopeWgsl, bindings: ['uniform', 'uniform', 'read', 'write', 'read', 'read', 'write', 'write'], workgroupSize: ELEMENT_WORKGROUP },
-  attention: { code: rtAttentionWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'read', 'write', 'write'], workgroupSize: ROW_WORKGROUP },
+  attention: { code: rtAttentionWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'read', 'write'], workgroupSize: ROW_WORKGROUP },
+  attentionCombine: { code: rtAttentionCombineWgsl, bindings: ['uniform', 'uniform', 'read', 'write'], workgroupSize: ROW_WORKGROUP },
   argmax: { code: rtArgmaxWgsl, bindings: ['uniform', 'read', 'write'], workgroupSize: ARGMAX_WORKGROUP },
 } as const satisfies Record<string, Omit<KernelSource, 'name'>>;
 
@@ -139,7 +143,7 @@ export async function compileKernels(device: GPUDevice, shape: KernelShape = {})
   return out;
 }
 
-const ROW_KERNELS: ReadonlySet<KernelName> = new Set(['matvec', 'matvecPair', 'matvecBatch', 'matvecPairBatch', 'rmsnorm', 'headNorm', 'attention']);
+const ROW_KERNELS: ReadonlySet<KernelName> = new Set(['matvec', 'matvecPair', 'matvecBatch', 'matvecPairBatch', 'rmsnorm', 'headNorm', 'attention', 'attentionCombine']);
 const MATVEC_KERNELS: ReadonlySet<KernelName> = new Set(['matvec', 'matvecPair', 'matvecBatch', 'matvecPairBatch']);
 const PAIR_KERNELS: ReadonlySet<KernelName> = new Set(['matvecPair', 'matvecPairBatch']);
 const BATCH_KERNELS: ReadonlySet<KernelName> = new Set(['matvecBatch', 'matvecPairBatch']);

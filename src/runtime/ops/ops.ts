@@ -6,7 +6,7 @@
 import { Df11Error } from '../../errors.js';
 import type { WeightRef } from '../weights/weight-provider.js';
 import type { Binder } from './binder.js';
-import type { Kernel, KernelSet } from './kernel-set.js';
+import { ATTENTION_SEGMENT, type Kernel, type KernelSet } from './kernel-set.js';
 import type { TapeOp } from './tape.js';
 
 /** matvec flags (rt-matvec.wgsl FLAG_*). */
@@ -214,23 +214,32 @@ export class Ops {
     );
   }
 
-  /** Causal GQA attention of n query tokens over cache rows 0 .. pos0 + t (score rows of Step.kv_capacity). */
+  /**
+   * Causal GQA attention of n query tokens over cache rows 0 .. pos0 + t: rt-attention over segments
+   * of ATTENTION_SEGMENT positions (dispatch rows for `positions` = pos0 + n), then
+   * rt-attention-combine. `part` holds `segments` segments per token and head.
+   */
   attention(
     pass: GPUComputePassEncoder,
-    bufs: { q: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; att: GPUBuffer; out: GPUBuffer },
-    shape: { heads: number; kvHeads: number; headDim: number },
+    bufs: { q: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; part: GPUBuffer; out: GPUBuffer },
+    shape: { heads: number; kvHeads: number; headDim: number; segments: number },
     n: number,
+    positions: number,
   ): void {
-    const k = this.kernels.attention;
+    const used = Math.ceil(positions / ATTENTION_SEGMENT);
+    if (used > shape.segments) throw new RangeError(`attention over ${positions} positions needs ${used} segments; the scratch holds ${shape.segments}`);
     const scoreDiv = Math.fround(Math.sqrt(shape.headDim));
-    const params = this.binder.uniform([shape.heads, shape.kvHeads, shape.headDim, { f32: scoreDiv }]);
+    const first = this.binder.uniform([shape.heads, shape.kvHeads, shape.headDim, { f32: scoreDiv }, shape.segments]);
     this.dispatch(
       pass,
-      k,
-      [params, { buffer: this.step }, { buffer: bufs.q }, { buffer: bufs.kCache }, { buffer: bufs.vCache }, { buffer: bufs.att }, { buffer: bufs.out }],
+      this.kernels.attention,
+      [first, { buffer: this.step }, { buffer: bufs.q }, { buffer: bufs.kCache }, { buffer: bufs.vCache }, { buffer: bufs.part }],
       shape.heads,
+      used,
       n,
     );
+    const second = this.binder.uniform([shape.heads, shape.headDim, shape.segments]);
+    this.dispatch(pass, this.kernels.attentionCombine, [second, { buffer: this.step }, { buffer: bufs.part }, { buffer: bufs.out }], shape.heads, n);
   }
 
   /** result = [argmax index, max value bits] over logits [n]. */
