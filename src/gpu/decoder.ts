@@ -14,6 +14,22 @@ import {
   type DecodeKernelSource,
 } from './decode-program.js';
 import { BUFFER_USAGE, destroyUnit, STATUS_BYTES, STATUS_NO_CHUNK, uploadUnit, type GpuUnit, type PlannedDecode } from './gpu-unit.js';
+import { decodeRowsPlanWgsl } from './kernels/wgsl.generated.js';
+
+/** The buffers and bind groups of one row decode (see decodeRowInPass). */
+interface RowDecode {
+  out: GPUBuffer;
+  ids: GPUBuffer;
+  key: string;
+  buffers: GPUBuffer[];
+  planGroup: GPUBindGroup;
+  decodeGroup: GPUBindGroup;
+  indirect: GPUBuffer;
+}
+
+const INDIRECT_USAGE = 0x0100;
+const ROW_REQ_BYTES = 16;
+const INDIRECT_BYTES = 16;
 
 export interface GpuDecoderOptions {
   /** Upper bound on chunks per dispatch (default: as many as the limits allow). */
@@ -49,6 +65,8 @@ function describeStatus(flags: number, chunk: number): string {
 export class GpuDecoder {
   private readonly units = new Set<GpuUnit>();
   private destroyed = false;
+  private readonly rowDecodes = new Map<GpuUnit, RowDecode[]>();
+  private rowPlanner: { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } | undefined;
 
   private constructor(
     readonly device: GPUDevice,
@@ -92,6 +110,8 @@ export class GpuDecoder {
   /** Frees a unit's buffers. */
   release(unit: GpuUnit): void {
     this.units.delete(unit);
+    for (const r of this.rowDecodes.get(unit) ?? []) for (const b of r.buffers) b.destroy();
+    this.rowDecodes.delete(unit);
     destroyUnit(unit);
   }
 
@@ -183,6 +203,94 @@ export class GpuDecoder {
     unit.pendingCheck = true;
   }
 
+  /**
+   * Records the decode of only the chunks that hold row ids[0] of the unit read as a matrix of
+   * `cols` columns whose row 0 starts at element `firstElement` (an embedding lookup whose token is
+   * known only on the GPU): a one-invocation dispatch plans the chunk range, an indirect dispatch of
+   * the decode kernel decodes it, into the same place of `out` as decodeInPass(pass, unit, out,
+   * outOffsetBytes) would. The rest of the output is left as it was. `ids` must hold the row when the
+   * pass runs; a row past the matrix is clamped to its last row.
+   * Returns false (recording nothing) when the unit's decode takes more than one dispatch.
+   * @throws RangeError as decodeInPass.
+   */
+  decodeRowInPass(pass: GPUComputePassEncoder, unit: GpuUnit, out: GPUBuffer, outOffsetBytes: number, ids: GPUBuffer, cols: number, firstElement: number): boolean {
+    this.checkTarget(unit, out, outOffsetBytes);
+    if (this.kernel.persistentWorkgroups !== undefined) return false;
+    const plan = this.planned(unit, outOffsetBytes);
+    if (plan.dispatches.length !== 1) return false;
+    const r = this.rowDecode(unit, plan, out, ids, cols, firstElement);
+    const planner = this.planner();
+    pass.setPipeline(planner.pipeline);
+    pass.setBindGroup(0, r.planGroup);
+    pass.dispatchWorkgroups(1);
+    pass.setPipeline(this.pipeline);
+    pass.setBindGroup(0, r.decodeGroup);
+    pass.dispatchWorkgroupsIndirect(r.indirect, 0);
+    unit.pendingCheck = true;
+    return true;
+  }
+
+  private planner(): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } {
+    if (this.rowPlanner === undefined) {
+      const types: GPUBufferBindingType[] = ['uniform', 'uniform', 'read-only-storage', 'read-only-storage', 'storage', 'storage'];
+      const layout = this.device.createBindGroupLayout({
+        label: 'df11-decode-rows-plan',
+        entries: types.map((type, binding) => ({ binding, visibility: 0x4, buffer: { type } })),
+      });
+      const pipeline = this.device.createComputePipeline({
+        label: 'df11-decode-rows-plan',
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+        compute: { module: this.device.createShaderModule({ label: 'df11-decode-rows-plan', code: decodeRowsPlanWgsl }), entryPoint: 'main' },
+      });
+      this.rowPlanner = { pipeline, layout };
+    }
+    return this.rowPlanner;
+  }
+
+  private rowDecode(unit: GpuUnit, plan: PlannedDecode, out: GPUBuffer, ids: GPUBuffer, cols: number, firstElement: number): RowDecode {
+    const key = `${plan.outOffsetBytes}|${cols}|${firstElement}`;
+    const list = this.rowDecodes.get(unit) ?? [];
+    this.rowDecodes.set(unit, list);
+    const found = list.find((r) => r.out === out && r.ids === ids && r.key === key);
+    if (found) return found;
+    const label = `${unit.context.tensor ?? 'unit'}.row`;
+    const req = this.device.createBuffer({ label: `${label}.req`, size: ROW_REQ_BYTES, usage: BUFFER_USAGE.UNIFORM | BUFFER_USAGE.COPY_DST });
+    this.device.queue.writeBuffer(req, 0, new Uint32Array([cols, firstElement, 0, 0]));
+    const rowParams = this.device.createBuffer({ label: `${label}.params`, size: PARAMS_SLOT_BYTES, usage: BUFFER_USAGE.UNIFORM | BUFFER_USAGE.STORAGE });
+    const indirect = this.device.createBuffer({ label: `${label}.indirect`, size: INDIRECT_BYTES, usage: INDIRECT_USAGE | BUFFER_USAGE.STORAGE });
+    const planGroup = this.device.createBindGroup({
+      label: `${label}.plan`,
+      layout: this.planner().layout,
+      entries: [
+        { binding: 0, resource: { buffer: plan.params, offset: 0, size: PARAMS_SLOT_BYTES } },
+        { binding: 1, resource: { buffer: req } },
+        { binding: 2, resource: { buffer: ids } },
+        { binding: 3, resource: { buffer: unit.buffers.op } },
+        { binding: 4, resource: { buffer: rowParams } },
+        { binding: 5, resource: { buffer: indirect } },
+      ],
+    });
+    const d = plan.dispatches[0]!;
+    const b = unit.buffers;
+    const decodeGroup = this.device.createBindGroup({
+      label: `${label}.decode`,
+      layout: this.pipelines.bindGroupLayout,
+      entries: [
+        { binding: 0, resource: { buffer: rowParams, offset: 0, size: PARAMS_SLOT_BYTES } },
+        { binding: 1, resource: { buffer: b.luts } },
+        { binding: 2, resource: { buffer: b.enc, offset: d.enc.offset, size: d.enc.size } },
+        { binding: 3, resource: { buffer: b.gaps, offset: d.gaps.offset, size: d.gaps.size } },
+        { binding: 4, resource: { buffer: b.op } },
+        { binding: 5, resource: { buffer: b.sm, offset: d.sm.offset, size: d.sm.size } },
+        { binding: 6, resource: { buffer: out, offset: d.out.offset, size: d.out.size } },
+        { binding: 7, resource: { buffer: b.status } },
+      ],
+    });
+    const r: RowDecode = { out, ids, key, buffers: [req, rowParams, indirect], planGroup, decodeGroup, indirect };
+    list.push(r);
+    return r;
+  }
+
   /** Records the unit's decode as one compute pass of `encoder`. See decodeInPass. */
   decodeInto(encoder: GPUCommandEncoder, unit: GpuUnit, out: GPUBuffer, outOffsetBytes = 0): void {
     this.checkTarget(unit, out, outOffsetBytes);
@@ -263,6 +371,8 @@ export class GpuDecoder {
     this.destroyed = true;
     for (const u of this.units) destroyUnit(u);
     this.units.clear();
+    for (const list of this.rowDecodes.values()) for (const r of list) for (const b of r.buffers) b.destroy();
+    this.rowDecodes.clear();
   }
 
   private assertLive(): void {

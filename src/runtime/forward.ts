@@ -127,9 +127,10 @@ export class ForwardPass {
     rec.flush();
     queue.writeBuffer(a.step, 0, new Uint32Array([n, pos0, kv.capacity, 0]));
 
-    const lookup = weights.embedding(ids, rec);
+    // the fed-back id is copied first: the weights may read it on the GPU to decode only its row
     if (feedback) rec.copies().copyBufferToBuffer(a.argmax, 0, a.ids, 0, U32_BYTES);
-    else queue.writeBuffer(a.ids, 0, lookup.ids);
+    const lookup = weights.embedding(ids, rec, a.ids);
+    if (!feedback) queue.writeBuffer(a.ids, 0, lookup.ids);
     const ops = this.ops;
     const table = lookup.table;
     this.taped(rec.pass(), SEGMENT_EMBED, [n, table.buffer, table.byteOffset, table.rows], (pass) => ops.embed(pass, table, a.ids, a.x, n));

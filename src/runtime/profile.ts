@@ -45,6 +45,11 @@ class TimedPass {
     this.owner.timedDispatch(this.pipeline, this.groups, [x, y, z]);
   }
 
+  dispatchWorkgroupsIndirect(buffer: GPUBuffer, offset: number): void {
+    if (this.pipeline === undefined) throw new Error('dispatch without a pipeline');
+    this.owner.timedDispatch(this.pipeline, this.groups, { buffer, offset });
+  }
+
   end(): void {}
 }
 
@@ -71,7 +76,7 @@ export class ProfilingRecorder implements CommandRecorder {
     return this.commandEncoder();
   }
 
-  timedDispatch(pipeline: GPUComputePipeline, groups: readonly (GPUBindGroup | null)[], grid: [number, number, number]): void {
+  timedDispatch(pipeline: GPUComputePipeline, groups: readonly (GPUBindGroup | null)[], grid: [number, number, number] | { buffer: GPUBuffer; offset: number }): void {
     const index = this.labels.length;
     const setIndex = Math.floor(index / PAIRS_PER_SET);
     if (setIndex === this.sets.length) this.sets.push(this.device.createQuerySet({ type: 'timestamp', count: 2 * PAIRS_PER_SET }));
@@ -83,9 +88,11 @@ export class ProfilingRecorder implements CommandRecorder {
     });
     pass.setPipeline(pipeline);
     groups.forEach((g, i) => pass.setBindGroup(i, g));
-    pass.dispatchWorkgroups(...grid);
+    if (Array.isArray(grid)) pass.dispatchWorkgroups(...grid);
+    else pass.dispatchWorkgroupsIndirect(grid.buffer, grid.offset);
     pass.end();
-    this.labels.push({ kernel: pipeline.label || 'unlabelled', grid });
+    // an indirect dispatch's grid is known only on the GPU
+    this.labels.push({ kernel: pipeline.label || 'unlabelled', grid: Array.isArray(grid) ? grid : [0, 0, 0] });
   }
 
   flush(): void {

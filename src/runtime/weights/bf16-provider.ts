@@ -249,7 +249,7 @@ export class Bf16WeightProvider implements WeightProvider {
     return out;
   }
 
-  embedding(tokens: Uint32Array, rec: CommandRecorder): EmbeddingLookup {
+  embedding(tokens: Uint32Array, rec: CommandRecorder, _ids: GPUBuffer): EmbeddingLookup {
     const m = this.embed.matrices[0]!;
     const place = this.embed.places.get(m.name);
     if (place !== undefined) return { table: { buffer: place.buffer, byteOffset: place.byteOffset, rows: m.rows, cols: m.cols, name: m.name }, ids: tokens };

@@ -176,7 +176,21 @@ export class Df11WeightProvider implements WeightProvider {
     });
   }
 
-  embedding(tokens: Uint32Array, rec: CommandRecorder): EmbeddingLookup {
+  /**
+   * One token: only the chunks holding its row are decoded (the row chosen on the GPU from `ids`),
+   * unless the scratch already holds the whole embedding (tied head); the scratch then holds no whole
+   * group. Several tokens: the whole embedding unit.
+   */
+  embedding(tokens: Uint32Array, rec: CommandRecorder, ids: GPUBuffer): EmbeddingLookup {
+    const g = this.decodeGroup([EMBEDDING_WEIGHT]);
+    const at = this.placements.get(EMBEDDING_WEIGHT)!;
+    if (tokens.length === 1 && at.kind === 'unit' && this.scratchGroup !== g.key) {
+      const offset = g.offsets.get(at.unit)!;
+      if (this.decoder.decodeRowInPass(rec.pass(), this.units.get(at.unit)!.gpu, this.scratch!, offset, ids, at.cols, at.elementOffset)) {
+        this.scratchGroup = undefined;
+        return { table: { buffer: this.scratch!, byteOffset: offset + at.elementOffset * BF16_BYTES, rows: at.rows, cols: at.cols, name: `${EMBEDDING_WEIGHT} (row)` }, ids: tokens };
+      }
+    }
     return { table: this.refs([EMBEDDING_WEIGHT], rec)[0]!, ids: tokens };
   }
 

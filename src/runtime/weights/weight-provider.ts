@@ -55,8 +55,12 @@ export interface WeightProvider {
    * the GPU, so that greedy decoding can feed the argmax back without reading it.
    */
   readonly hostEmbedding: boolean;
-  /** Rows of the embedding for `tokens` (ids already checked < vocab). */
-  embedding(tokens: Uint32Array, rec: CommandRecorder): EmbeddingLookup;
+  /**
+   * Rows of the embedding for `tokens` (ids already checked < vocab). `ids` is the engine's GPU
+   * buffer that holds the ids looked up when the recorded work runs (for a token fed back on the
+   * GPU, `tokens` holds a placeholder and only `ids` has the real id).
+   */
+  embedding(tokens: Uint32Array, rec: CommandRecorder, ids: GPUBuffer): EmbeddingLookup;
   /** The seven matrices of decoder layer `layer`. */
   layer(layer: number, rec: CommandRecorder): LayerMatrices;
   /** The output head [vocab, hidden] (the embedding for tied weights). */
