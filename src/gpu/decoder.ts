@@ -56,6 +56,21 @@ const STATUS_MESSAGES: ReadonlyArray<readonly [number, string]> = [
 const MAP_MODE_READ = 0x1;
 const STATUS_WORDS = STATUS_BYTES / 4;
 
+/** The decode kernel's bindings for dispatch `d` of `unit`, its Params at `paramsOffset` of `params`. */
+function decodeEntries(unit: GpuUnit, d: DispatchPlan, params: GPUBuffer, paramsOffset: number, out: GPUBuffer): GPUBindGroupEntry[] {
+  const b = unit.buffers;
+  return [
+    { binding: 0, resource: { buffer: params, offset: paramsOffset, size: PARAMS_SLOT_BYTES } },
+    { binding: 1, resource: { buffer: b.luts } },
+    { binding: 2, resource: { buffer: b.enc, offset: d.enc.offset, size: d.enc.size } },
+    { binding: 3, resource: { buffer: b.gaps, offset: d.gaps.offset, size: d.gaps.size } },
+    { binding: 4, resource: { buffer: b.op } },
+    { binding: 5, resource: { buffer: b.sm, offset: d.sm.offset, size: d.sm.size } },
+    { binding: 6, resource: { buffer: out, offset: d.out.offset, size: d.out.size } },
+    { binding: 7, resource: { buffer: b.status } },
+  ];
+}
+
 function describeStatus(flags: number, chunk: number): string {
   const what = STATUS_MESSAGES.filter(([bit]) => (flags & bit) !== 0).map(([, m]) => m);
   const where = chunk === STATUS_NO_CHUNK ? '' : ` (first at chunk ${chunk})`;
@@ -148,23 +163,9 @@ export class GpuDecoder {
   private bindGroups(unit: GpuUnit, plan: PlannedDecode, out: GPUBuffer): GPUBindGroup[] {
     let groups = plan.bindGroups.get(out);
     if (!groups) {
-      const b = unit.buffers;
       const layout = this.pipelines.bindGroupLayout;
       groups = plan.dispatches.map((d: DispatchPlan, i: number) =>
-        this.device.createBindGroup({
-          label: `${unit.context.tensor ?? 'unit'}.decode[${i}]`,
-          layout,
-          entries: [
-            { binding: 0, resource: { buffer: plan.params, offset: i * PARAMS_SLOT_BYTES, size: PARAMS_SLOT_BYTES } },
-            { binding: 1, resource: { buffer: b.luts } },
-            { binding: 2, resource: { buffer: b.enc, offset: d.enc.offset, size: d.enc.size } },
-            { binding: 3, resource: { buffer: b.gaps, offset: d.gaps.offset, size: d.gaps.size } },
-            { binding: 4, resource: { buffer: b.op } },
-            { binding: 5, resource: { buffer: b.sm, offset: d.sm.offset, size: d.sm.size } },
-            { binding: 6, resource: { buffer: out, offset: d.out.offset, size: d.out.size } },
-            { binding: 7, resource: { buffer: b.status } },
-          ],
-        }),
+        this.device.createBindGroup({ label: `${unit.context.tensor ?? 'unit'}.decode[${i}]`, layout, entries: decodeEntries(unit, d, plan.params, i * PARAMS_SLOT_BYTES, out) }),
       );
       plan.bindGroups.set(out, groups);
     }
@@ -270,21 +271,10 @@ export class GpuDecoder {
         { binding: 5, resource: { buffer: indirect } },
       ],
     });
-    const d = plan.dispatches[0]!;
-    const b = unit.buffers;
     const decodeGroup = this.device.createBindGroup({
       label: `${label}.decode`,
       layout: this.pipelines.bindGroupLayout,
-      entries: [
-        { binding: 0, resource: { buffer: rowParams, offset: 0, size: PARAMS_SLOT_BYTES } },
-        { binding: 1, resource: { buffer: b.luts } },
-        { binding: 2, resource: { buffer: b.enc, offset: d.enc.offset, size: d.enc.size } },
-        { binding: 3, resource: { buffer: b.gaps, offset: d.gaps.offset, size: d.gaps.size } },
-        { binding: 4, resource: { buffer: b.op } },
-        { binding: 5, resource: { buffer: b.sm, offset: d.sm.offset, size: d.sm.size } },
-        { binding: 6, resource: { buffer: out, offset: d.out.offset, size: d.out.size } },
-        { binding: 7, resource: { buffer: b.status } },
-      ],
+      entries: decodeEntries(unit, plan.dispatches[0]!, rowParams, 0, out),
     });
     const r: RowDecode = { out, ids, key, buffers: [req, rowParams, indirect], planGroup, decodeGroup, indirect };
     list.push(r);
