@@ -8,9 +8,7 @@ import { BUFFER_USAGE, GpuMemory } from '../../src/runtime/gpu-memory.js';
 import { Binder } from '../../src/runtime/ops/binder.js';
 import { ATTENTION_SEGMENT, compileKernels } from '../../src/runtime/ops/kernel-set.js';
 import { Ops } from '../../src/runtime/ops/ops.js';
-import { testGpu } from './runtime-helpers.js';
-
-const MAP_READ = 0x1;
+import { readF32, testGpu } from './runtime-helpers.js';
 
 describe('rt-attention segments', () => {
   for (const pos0 of [2 * ATTENTION_SEGMENT + 40, 2 * ATTENTION_SEGMENT - 2]) {
@@ -49,12 +47,8 @@ describe('rt-attention segments', () => {
           pos0 + n,
         );
         pass.end();
-        const read = memory.create('read', out.size, BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST);
-        enc.copyBufferToBuffer(out, 0, read, 0, out.size);
         device.queue.submit([enc.finish()]);
-        await read.mapAsync(MAP_READ);
-        const got = new Float32Array(read.getMappedRange().slice(0));
-        read.unmap();
+        const got = await readF32(device, memory, out);
         for (let t = 0; t < n; t++) {
           const len = pos0 + t + 1;
           for (let h = 0; h < heads; h++) {

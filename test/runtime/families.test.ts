@@ -8,20 +8,9 @@ import { InferenceEngine, type EngineOptions } from '../../src/runtime/engine.js
 import type { ModelFiles } from '../../src/runtime/model-files.js';
 import { parseModelConfig } from '../../src/runtime/model-config.js';
 import { f32Bytes, testGpu } from './runtime-helpers.js';
-import { bf16Files, df11Files, referenceLogits, syntheticModel } from './synthetic-model.js';
+import { bf16Files, df11Files, referenceLogits, syntheticModel, TINY_CONFIG } from './synthetic-model.js';
 
-const BASE = {
-  hidden_size: 48,
-  intermediate_size: 80,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  vocab_size: 96,
-  max_position_embeddings: 64,
-  rms_norm_eps: 1e-6,
-  rope_theta: 10000,
-  tie_word_embeddings: true,
-};
+const BASE = { ...TINY_CONFIG, tie_word_embeddings: true };
 
 const FAMILIES: Record<string, Record<string, unknown>> = {
   'llama 3 (rope scaling, untied head)': {

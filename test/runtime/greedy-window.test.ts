@@ -9,21 +9,9 @@ import { generate } from '../../src/runtime/generate.js';
 import { parseModelConfig } from '../../src/runtime/model-config.js';
 import type { ModelFiles } from '../../src/runtime/model-files.js';
 import { f32Bytes, testGpu } from './runtime-helpers.js';
-import { bf16Files, df11Files, syntheticModel } from './synthetic-model.js';
+import { bf16Files, df11Files, syntheticModel, TINY_CONFIG } from './synthetic-model.js';
 
-const CONFIG = {
-  model_type: 'llama',
-  hidden_size: 48,
-  intermediate_size: 80,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  vocab_size: 96,
-  max_position_embeddings: 64,
-  rms_norm_eps: 1e-6,
-  rope_theta: 10000,
-  tie_word_embeddings: false,
-};
+const CONFIG = { ...TINY_CONFIG, model_type: 'llama', tie_word_embeddings: false };
 const PROMPT = [3, 17, 42, 5];
 const STEPS = 6;
 

@@ -9,9 +9,7 @@ import { Binder } from '../../src/runtime/ops/binder.js';
 import { compileKernels } from '../../src/runtime/ops/kernel-set.js';
 import { Ops } from '../../src/runtime/ops/ops.js';
 import { syntheticBf16Weights } from '../../src/synthetic/weights.js';
-import { testGpu } from './runtime-helpers.js';
-
-const MAP_READ = 0x1;
+import { readF32, testGpu } from './runtime-helpers.js';
 
 function bf16ToF32(b: number): number {
   return new Float32Array(new Uint32Array([b << 16]).buffer)[0]!;
@@ -33,17 +31,12 @@ async function product(w: Uint16Array, rows: number, cols: number, x: Float32Arr
     const wBuf = memory.createWith('w', stored, BUFFER_USAGE.STORAGE);
     const xBuf = memory.createWith('x', x, BUFFER_USAGE.STORAGE);
     const yBuf = memory.create('y', 2 * rows * 4, BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_SRC);
-    const read = memory.create('read', 2 * rows * 4, BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST);
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
     ops.matvec(pass, { buffer: wBuf, byteOffset: offset * 2, rows, cols, name: 'w' }, xBuf, yBuf, 2);
     pass.end();
-    enc.copyBufferToBuffer(yBuf, 0, read, 0, 2 * rows * 4);
     device.queue.submit([enc.finish()]);
-    await read.mapAsync(MAP_READ);
-    const y = new Float32Array(read.getMappedRange().slice(0));
-    read.unmap();
-    return y;
+    return await readF32(device, memory, yBuf);
   } finally {
     memory.destroyAll();
   }
@@ -142,14 +135,3 @@ describe('rt-matvec load paths', () => {
     }
   });
 });
-
-async function readF32(device: GPUDevice, memory: GpuMemory, buffer: GPUBuffer): Promise<Float32Array> {
-  const read = memory.create('read', buffer.size, BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST);
-  const enc = device.createCommandEncoder();
-  enc.copyBufferToBuffer(buffer, 0, read, 0, buffer.size);
-  device.queue.submit([enc.finish()]);
-  await read.mapAsync(MAP_READ);
-  const out = new Float32Array(read.getMappedRange().slice(0));
-  read.unmap();
-  return out;
-}

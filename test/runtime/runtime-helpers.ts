@@ -5,9 +5,12 @@ import { readFileSync } from 'node:fs';
 import { acquireGpu, describeAdapter, type GpuContext } from '../../src/gpu/device.js';
 import assert from 'node:assert/strict';
 import { InferenceEngine, type EngineOptions } from '../../src/runtime/engine.js';
+import { BUFFER_USAGE, type GpuMemory } from '../../src/runtime/gpu-memory.js';
 import type { ModelFiles } from '../../src/runtime/model-files.js';
 import { openModelDir, type OpenedModel } from '../../src/runtime/node/open-model.js';
 import { fixturePath, sharedDemoModelDir } from '../helpers/paths.js';
+
+const MAP_MODE_READ = 0x1;
 
 let shared: Promise<GpuContext> | undefined;
 
@@ -61,6 +64,19 @@ export function promptFixture(): PromptCase[] {
 }
 
 /** The bytes of a Float32Array, for exact comparisons (NaN-safe, sign-of-zero-safe). */
+/** Copies `buffer` (COPY_SRC usage) to a mappable buffer of `memory` and returns its f32 values. */
+export async function readF32(device: GPUDevice, memory: GpuMemory, buffer: GPUBuffer): Promise<Float32Array> {
+  const read = memory.create('test.readback', buffer.size, BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST);
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(buffer, 0, read, 0, buffer.size);
+  device.queue.submit([enc.finish()]);
+  await read.mapAsync(MAP_MODE_READ);
+  const out = new Float32Array(read.getMappedRange().slice(0));
+  read.unmap();
+  memory.destroy(read);
+  return out;
+}
+
 export function f32Bytes(a: Float32Array): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }

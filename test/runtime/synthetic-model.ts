@@ -10,6 +10,19 @@ import { EMBEDDING_WEIGHT, FINAL_NORM_WEIGHT, LAYER_MATRICES, layerNormWeight, L
 import { matrixShape } from '../../src/runtime/weights/matrix-shapes.js';
 import { syntheticBf16Weights } from '../../src/synthetic/weights.js';
 
+/** The shape the tests' tiny synthetic models share (add model_type and the family's keys). */
+export const TINY_CONFIG = {
+  hidden_size: 48,
+  intermediate_size: 80,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  vocab_size: 96,
+  max_position_embeddings: 64,
+  rms_norm_eps: 1e-6,
+  rope_theta: 10000,
+} as const;
+
 interface Tensor {
   shape: number[];
   bf16: Uint16Array;

@@ -116,13 +116,22 @@ export class Binder {
    * at the aligned offset below and ends at the 4-byte boundary after the last element.
    * @throws Df11Error 'gpu-limit' when the range exceeds maxStorageBufferBindingSize.
    */
-  weightBinding(buffer: GPUBuffer, byteOffset: number, elements: number, what: string): WeightBinding {
-    if (byteOffset % BF16_BYTES !== 0) throw new RangeError(`${what}: BF16 data at odd byte offset ${byteOffset}`);
+  /** The binding that covers bytes [byteOffset, endByte) of `buffer`: its start and size. */
+  private weightSpan(buffer: GPUBuffer, byteOffset: number, endByte: number): { start: number; size: number } {
     const alignment = this.device.limits.minStorageBufferOffsetAlignment;
     const start = Math.floor(byteOffset / alignment) * alignment;
-    const end = Math.min(align(byteOffset + elements * BF16_BYTES, 4), buffer.size);
+    return { start, size: Math.min(align(endByte, 4), buffer.size) - start };
+  }
+
+  /** True when one binding covers bytes [byteOffset, endByte) of `buffer` within the device's limit. */
+  fitsOneBinding(buffer: GPUBuffer, byteOffset: number, endByte: number): boolean {
+    return this.weightSpan(buffer, byteOffset, endByte).size <= this.device.limits.maxStorageBufferBindingSize;
+  }
+
+  weightBinding(buffer: GPUBuffer, byteOffset: number, elements: number, what: string): WeightBinding {
+    if (byteOffset % BF16_BYTES !== 0) throw new RangeError(`${what}: BF16 data at odd byte offset ${byteOffset}`);
     if (byteOffset + elements * BF16_BYTES > buffer.size) throw new RangeError(`${what}: ${elements} elements at byte ${byteOffset} overrun a buffer of ${buffer.size} bytes`);
-    const size = end - start;
+    const { start, size } = this.weightSpan(buffer, byteOffset, byteOffset + elements * BF16_BYTES);
     if (size > this.device.limits.maxStorageBufferBindingSize) {
       throw new Df11Error('gpu-limit', `${what} spans ${size} bytes; the device binds at most ${this.device.limits.maxStorageBufferBindingSize}`);
     }

@@ -21,8 +21,10 @@ export interface KernelSource {
   name: KernelName;
   code: string;
   bindings: readonly BindingKind[];
-  /** Invocations per workgroup (override WG). */
-  workgroupSize: number;
+  /** Invocations per workgroup (override WG); a row kernel takes the row workgroup size of KernelShape. */
+  workgroupSize: number | 'row';
+  /** rt-matvec's pipeline constants: gate/up pairs, several tokens per workgroup (entry point main_batch). */
+  matvec?: { pair: boolean; batch: boolean };
 }
 
 /** Invocations per workgroup of the per-row kernels (matvec, rmsnorm, attention). */
@@ -45,17 +47,17 @@ const MATVEC_BINDINGS = ['uniform', 'uniform', 'read', 'read', 'write', 'read', 
 
 export const KERNELS = {
   embed: { code: rtEmbedWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write'], workgroupSize: ELEMENT_WORKGROUP },
-  rmsnorm: { code: rtRmsnormWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write'], workgroupSize: ROW_WORKGROUP },
-  matvec: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: ROW_WORKGROUP },
+  rmsnorm: { code: rtRmsnormWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write'], workgroupSize: 'row' },
+  matvec: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: 'row', matvec: { pair: false, batch: false } },
   /** rt-matvec with PAIR: the gate and up products and the activation in one dispatch. */
-  matvecPair: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: ROW_WORKGROUP },
+  matvecPair: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: 'row', matvec: { pair: true, batch: false } },
   /** rt-matvec and its pair with several tokens per workgroup (prompts). */
-  matvecBatch: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: ROW_WORKGROUP },
-  matvecPairBatch: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: ROW_WORKGROUP },
-  headNorm: { code: rtHeadNormWgsl, bindings: ['uniform', 'uniform', 'read', 'write'], workgroupSize: ROW_WORKGROUP },
+  matvecBatch: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: 'row', matvec: { pair: false, batch: true } },
+  matvecPairBatch: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: 'row', matvec: { pair: true, batch: true } },
+  headNorm: { code: rtHeadNormWgsl, bindings: ['uniform', 'uniform', 'read', 'write'], workgroupSize: 'row' },
   rope: { code: rtRopeWgsl, bindings: ['uniform', 'uniform', 'read', 'write', 'read', 'read', 'write', 'write'], workgroupSize: ELEMENT_WORKGROUP },
-  attention: { code: rtAttentionWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'read', 'write'], workgroupSize: ROW_WORKGROUP },
-  attentionCombine: { code: rtAttentionCombineWgsl, bindings: ['uniform', 'uniform', 'read', 'write'], workgroupSize: ROW_WORKGROUP },
+  attention: { code: rtAttentionWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'read', 'write'], workgroupSize: 'row' },
+  attentionCombine: { code: rtAttentionCombineWgsl, bindings: ['uniform', 'uniform', 'read', 'write'], workgroupSize: 'row' },
   argmax: { code: rtArgmaxWgsl, bindings: ['uniform', 'read', 'write'], workgroupSize: ARGMAX_WORKGROUP },
 } as const satisfies Record<string, Omit<KernelSource, 'name'>>;
 
@@ -90,19 +92,20 @@ function layoutEntries(bindings: readonly BindingKind[]): GPUBindGroupLayoutEntr
  * errors reject here with the compiler's messages.
  */
 async function compileKernel(device: GPUDevice, name: KernelName, workgroupSize: number, matvecRows: number, batchTokens: number): Promise<Kernel> {
-  const src = KERNELS[name];
+  const src: Omit<KernelSource, 'name'> = KERNELS[name];
   if (workgroupSize > device.limits.maxComputeInvocationsPerWorkgroup) {
     throw new RangeError(`kernel rt-${name} needs ${workgroupSize} invocations per workgroup; the device allows ${device.limits.maxComputeInvocationsPerWorkgroup}`);
   }
   const label = `rt-${name}`;
-  const tokens = BATCH_KERNELS.has(name) ? batchTokens : 1;
+  const mv = src.matvec;
+  const tokens = mv?.batch ? batchTokens : 1;
   device.pushErrorScope('validation');
   const layout = device.createBindGroupLayout({ label, entries: layoutEntries(src.bindings) });
   const module = device.createShaderModule({ label, code: src.code });
   const pipeline = device.createComputePipeline({
     label,
     layout: device.createPipelineLayout({ label, bindGroupLayouts: [layout] }),
-    compute: { module, entryPoint: BATCH_KERNELS.has(name) ? 'main_batch' : 'main', constants: { WG: workgroupSize, ...(MATVEC_KERNELS.has(name) ? { ROWS: matvecRows, PAIR: PAIR_KERNELS.has(name) ? 1 : 0, TOKENS: tokens } : {}) } },
+    compute: { module, entryPoint: mv?.batch ? 'main_batch' : 'main', constants: { WG: workgroupSize, ...(mv ? { ROWS: matvecRows, PAIR: mv.pair ? 1 : 0, TOKENS: tokens } : {}) } },
   });
   const error = await device.popErrorScope();
   if (error) {
@@ -110,7 +113,7 @@ async function compileKernel(device: GPUDevice, name: KernelName, workgroupSize:
     const lines = info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`);
     throw new Error(`kernel ${label}: ${error.message}${lines.length > 0 ? `\n${lines.join('\n')}` : ''}`);
   }
-  return { name, pipeline, layout, bindings: src.bindings, workgroupSize, rowsPerWorkgroup: MATVEC_KERNELS.has(name) ? matvecRows : 1, tokensPerWorkgroup: tokens };
+  return { name, pipeline, layout, bindings: src.bindings, workgroupSize, rowsPerWorkgroup: mv ? matvecRows : 1, tokensPerWorkgroup: tokens };
 }
 
 /** Every kernel of the engine, compiled for one device. */
@@ -139,11 +142,9 @@ export async function compileKernels(device: GPUDevice, shape: KernelShape = {})
   // partial sums (invocations x 2 rows x tokens) fit the device's workgroup memory
   const sumsPerToken = row * 2 * matvecRows * F32_BYTES;
   const batchTokens = Math.max(1, Math.min(MATVEC_MAX_TOKENS, Math.floor(device.limits.maxComputeWorkgroupStorageSize / sumsPerToken)));
-  for (const name of names) out[name] = await compileKernel(device, name, KERNELS[name].workgroupSize === ROW_WORKGROUP && ROW_KERNELS.has(name) ? row : KERNELS[name].workgroupSize, matvecRows, batchTokens);
+  for (const name of names) {
+    const size: number | 'row' = KERNELS[name].workgroupSize;
+    out[name] = await compileKernel(device, name, size === 'row' ? row : size, matvecRows, batchTokens);
+  }
   return out;
 }
-
-const ROW_KERNELS: ReadonlySet<KernelName> = new Set(['matvec', 'matvecPair', 'matvecBatch', 'matvecPairBatch', 'rmsnorm', 'headNorm', 'attention', 'attentionCombine']);
-const MATVEC_KERNELS: ReadonlySet<KernelName> = new Set(['matvec', 'matvecPair', 'matvecBatch', 'matvecPairBatch']);
-const PAIR_KERNELS: ReadonlySet<KernelName> = new Set(['matvecPair', 'matvecPairBatch']);
-const BATCH_KERNELS: ReadonlySet<KernelName> = new Set(['matvecBatch', 'matvecPairBatch']);

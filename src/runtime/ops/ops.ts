@@ -22,6 +22,11 @@ const BF16_BYTES = 2;
 const SPARE_BYTES = 16;
 const STORAGE = 0x80;
 
+/** The bytes from the first matrix's start to the last one's end. */
+function byteRange(ws: readonly WeightRef[]): { lo: number; hi: number } {
+  return { lo: Math.min(...ws.map((m) => m.byteOffset)), hi: Math.max(...ws.map((m) => m.byteOffset + m.rows * m.cols * BF16_BYTES)) };
+}
+
 function groups(n: number, size: number): number {
   return Math.ceil(n / size);
 }
@@ -142,10 +147,8 @@ export class Ops {
 
   /** True when one binding of at most maxStorageBufferBindingSize covers every matrix. */
   private bindable(ws: readonly WeightRef[]): boolean {
-    const alignment = this.device.limits.minStorageBufferOffsetAlignment;
-    const start = Math.floor(Math.min(...ws.map((m) => m.byteOffset)) / alignment) * alignment;
-    const end = Math.max(...ws.map((m) => m.byteOffset + m.rows * m.cols * BF16_BYTES));
-    return end - start <= this.device.limits.maxStorageBufferBindingSize;
+    const { lo, hi } = byteRange(ws);
+    return this.binder.fitsOneBinding(ws[0]!.buffer, lo, hi);
   }
 
   /**
@@ -165,8 +168,7 @@ export class Ops {
       if (x.size < n * cols * F32_BYTES || ys[pair ? 0 : i]!.size < n * m.rows * F32_BYTES) throw new RangeError(`matvec ${m.name}: activation buffers too small for ${n} tokens`);
     });
     // one binding from the first matrix to the end of the last
-    const lo = Math.min(...ws.map((m) => m.byteOffset));
-    const hi = Math.max(...ws.map((m) => m.byteOffset + m.rows * m.cols * BF16_BYTES));
+    const { lo, hi } = byteRange(ws);
     const wb = this.binder.weightBinding(first.buffer, lo, (hi - lo) / BF16_BYTES, names);
     const offsets = ws.map((m) => wb.elementOffset + (m.byteOffset - lo) / BF16_BYTES);
     const rowGroups = Math.ceil(rows / k.rowsPerWorkgroup);

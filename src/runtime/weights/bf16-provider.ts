@@ -47,10 +47,8 @@ interface Group {
   /** The matrices share one buffer (resident) or the 'layer' slot (offloaded), at their offsets. */
   packed: boolean;
   resident: boolean;
-  /** Resident: where each matrix is. */
+  /** Resident: where each matrix is (a packed group's matrices share one buffer). */
   places: Map<string, { buffer: GPUBuffer; byteOffset: number }>;
-  /** Resident: the buffers to free. */
-  buffers: GPUBuffer[];
   /** Offloaded: the matrices' bytes. */
   host: Map<string, Uint8Array>;
 }
@@ -80,7 +78,7 @@ function group(label: string, matrices: Matrix[], maxBufferSize: number): Group 
   const packed = matrices.length > 1 && align(end, 4) <= maxBufferSize;
   if (!packed) for (const m of matrices) m.offset = 0;
   const bytes = packed ? align(end, 4) : matrices.reduce((s, m) => s + align(m.bytes, 4), 0);
-  return { label, matrices, bytes, packed, resident: true, places: new Map(), buffers: [], host: new Map() };
+  return { label, matrices, bytes, packed, resident: true, places: new Map(), host: new Map() };
 }
 
 /** Writes `bytes` at `offset` (a multiple of 4), the last partial word zero-padded (writeBuffer moves whole words). */
@@ -202,19 +200,17 @@ export class Bf16WeightProvider implements WeightProvider {
     for (const g of this.groups) {
       const shared = g.resident && g.packed ? this.memory.create(g.label, g.bytes, BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_DST) : undefined;
       if (shared) {
-        g.buffers.push(shared);
         this.bytesHeld += g.bytes;
+        for (const m of g.matrices) g.places.set(m.name, { buffer: shared, byteOffset: m.offset });
       }
       for (const m of g.matrices) {
         const bytes = await files.tensors.read(m.name);
         if (bytes.length !== m.bytes) throw new Df11Error('shape-size-mismatch', `holds ${bytes.length} bytes, expected ${m.bytes}`, { file: files.name, tensor: m.name });
         if (shared) {
           writePadded(queue, shared, m.offset, bytes);
-          g.places.set(m.name, { buffer: shared, byteOffset: m.offset });
           await pacer.add(m.bytes);
         } else if (g.resident) {
           const buffer = this.memory.createWith(m.name, bytes, BUFFER_USAGE.STORAGE);
-          g.buffers.push(buffer);
           g.places.set(m.name, { buffer, byteOffset: 0 });
           this.bytesHeld += align(m.bytes, 4);
           await pacer.add(m.bytes);
@@ -292,8 +288,7 @@ export class Bf16WeightProvider implements WeightProvider {
 
   destroy(): void {
     for (const g of this.groups) {
-      for (const b of g.buffers) this.memory.destroy(b);
-      g.buffers.length = 0;
+      for (const b of new Set([...g.places.values()].map((p) => p.buffer))) this.memory.destroy(b);
       g.places.clear();
       g.host.clear();
     }
