@@ -58,8 +58,10 @@ export async function llamaUnits(names: string[], seed = 1): Promise<BenchUnit[]
   try {
     const made = await Promise.all(
       names.map(async (name, i) => {
-        const spec = DECODE_BENCH_UNITS[name];
-        if (!spec) throw new Error(`unknown unit ${name}; known: ${Object.keys(DECODE_BENCH_UNITS).join(', ')}`);
+        // `n<count>`: one tensor of that many weights (to time dispatches of a chosen number of chunks).
+        const flat = /^n(\d+)$/.exec(name);
+        const spec = flat ? { pieces: [[1, Number(flat[1])] as [number, number]] } : DECODE_BENCH_UNITS[name];
+        if (!spec) throw new Error(`unknown unit ${name}; known: ${Object.keys(DECODE_BENCH_UNITS).join(', ')}, n<weights>`);
         const sizes = spec.pieces.map(([r, c]) => r * c);
         const weights = await parallelWeights(sizes.reduce((a, b) => a + b, 0), seed + i);
         const { unit } = await pool.encode(weights, sizes, { checksum: false, name });

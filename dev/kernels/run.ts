@@ -298,6 +298,103 @@ export const VARIANTS: Record<string, Variant> = {
   v17h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v17 at 256 x 2 windows', file: 'src/gpu/kernels/decode.wgsl' },
   v18: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v17 with the write loop 8 stage words deep', probeOf: 'v17', edits: [['const WRITE_UNROLL: u32 = 4u;', 'const WRITE_UNROLL: u32 = 8u;']] },
   v19: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'v17 with the write loop 2 stage words deep', probeOf: 'v17', edits: [['const WRITE_UNROLL: u32 = 4u;', 'const WRITE_UNROLL: u32 = 2u;']] },
+  v20: {
+    fixedWorkgroupBytes: 128 * 4,
+    usesSubgroups: true,
+    workgroupSize: 512,
+    note: 'v17 with `luts` viewed as vec2<u32>: a wide-table entry (exponents, info) is one 8-byte load',
+    probeOf: 'v17',
+    edits: [
+      ['luts[i >> 2u]', 'lut(i >> 2u)'],
+      ['luts[ROOT_BASE + (x >> 24u)]', 'lut(ROOT_BASE + (x >> 24u))'],
+      [/luts\[MULTI_BASE \+ \(x >> \(32u - MULTI_BITS\)\)\]/g, 'lut(MULTI_BASE + (x >> (32u - MULTI_BITS)))'],
+      ['    let info = luts[i + 1u];', '    let entry = luts[i >> 1u];\n    let info = entry.y;'],
+      ['      let ex = luts[i];', '      let ex = entry.x;'],
+      ['var<storage, read> luts: array<u32>;', 'var<storage, read> luts: array<vec2<u32>>;\n\nfn lut(i: u32) -> u32 { return luts[i >> 1u][i & 1u]; }'],
+    ],
+  },
+  // Phase probes of v17 (output correct, work added or a store made conditional): each says how
+  // sensitive the kernel is to one resource.
+  v17g: {
+    fixedWorkgroupBytes: 128 * 4,
+    usesSubgroups: true,
+    workgroupSize: 512,
+    note: 'probe: v17 with one more scattered table load per pass-1 lookup (L1 gather throughput)',
+    probeOf: 'v17',
+    edits: [['      let ex = luts[i];', '      let ex = luts[i] | (luts[i ^ 0x1001u] & (params.stream_bytes >> 31u));']],
+  },
+  v17a: {
+    fixedWorkgroupBytes: 128 * 4,
+    usesSubgroups: true,
+    workgroupSize: 512,
+    note: 'probe: v17 with ~24 more integer instructions per pass-1 lookup (issue slots)',
+    probeOf: 'v17',
+    edits: [
+      [
+        '      let ex = luts[i];',
+        `      var z = x;
+      for (var j = 0u; j < 8u; j++) { z = (z * 0x9e3779b1u) ^ (z >> 15u); z += j; }
+      let ex = luts[i] | (z & (params.stream_bytes >> 31u));`,
+      ],
+    ],
+  },
+  v17w: {
+    fixedWorkgroupBytes: 128 * 4,
+    usesSubgroups: true,
+    workgroupSize: 512,
+    note: 'probe: v17 without its 8-byte output stores (output wrong: measures the stores)',
+    probeOf: 'v17',
+    edits: [['    out[q] = vec2<u32>(v0, v1);', '    if (v0 == 0x12345678u && v1 == params.stream_bytes) { out[q] = vec2<u32>(v0, v1); }']],
+  },
+  v17L: {
+    fixedWorkgroupBytes: 128 * 4,
+    usesSubgroups: true,
+    workgroupSize: 512,
+    note: 'probe: v17 with each pass-1 table load made twice, the second after the first (load latency)',
+    probeOf: 'v17',
+    edits: [['    let info = luts[i + 1u];', '    let info0 = luts[i + 1u];\n    let info = luts[i + 1u + (info0 & (params.stream_bytes >> 31u))];']],
+  },
+  v17p0: {
+    fixedWorkgroupBytes: 128 * 4,
+    usesSubgroups: true,
+    workgroupSize: 512,
+    note: 'probe: v17 stopping after its entry loads (output wrong)',
+    probeOf: 'v17',
+    edits: [[
+      '  if (t < s || t > n || t - s > MAX_CHUNK_ELEMENTS) {',
+      `  if (params.stream_bytes != NO_LIMIT) {
+    if (gs[0] + gs[1] + ws[0] + ws[1] + ws[2] + s + t == 0x12345u) { flag(64u, b); }
+    return;
+  }
+  if (t < s || t > n || t - s > MAX_CHUNK_ELEMENTS) {`,
+    ]],
+  },
+  v17p1: {
+    fixedWorkgroupBytes: 128 * 4,
+    usesSubgroups: true,
+    workgroupSize: 512,
+    note: 'probe: v17 stopping after pass 1, the scan and the checks (output wrong)',
+    probeOf: 'v17',
+    edits: [[
+      '  if (rounds == 0u) { return; }',
+      `  if (params.stream_bytes != NO_LIMIT) {
+    if (st.acc + st.w[0] + st.w[3] + st.w[7] + st.n + total == 0x12345u) { flag(64u, b); }
+    return;
+  }
+  if (rounds == 0u) { return; }`,
+    ]],
+  },
+  v17p2: {
+    fixedWorkgroupBytes: 128 * 4,
+    usesSubgroups: true,
+    workgroupSize: 512,
+    note: 'probe: v17 without its write phase (output wrong)',
+    probeOf: 'v17',
+    edits: [[
+      /    \/\/ Write: 2 output words[^]*?(?=\n  \}\n\}\n$)/,
+      `    if (atomicLoad(&stage[lid]) == 0x12345678u) { flag(64u, b); }`,
+    ]],
+  },
   v13: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, persistent: true, note: 'v12 with persistent workgroups (grid stride over chunks)', probeOf: 'v12', transform: 'persistent' },
   v13h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, persistent: true, note: 'v13 at 256 x 2 windows', probeOf: 'v13', edits: [] },
   v9h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v9 at 256 x 2 windows', probeOf: 'v9', edits: [] },
@@ -317,6 +414,8 @@ async function main(): Promise<void> {
   const iterations = Number(arg('iterations', '10'));
   const repeats = Number(arg('repeats', '5'));
   const showSamples = process.argv.includes('--samples');
+  // --exponents: time the exponent-plane output (GB/s still counts 2 bytes per weight: BF16-equivalent)
+  const exponents = process.argv.includes('--exponents');
   const dawn = arg('dawn', '');
   const ctx = await acquireGpu({ dawnOptions: dawn ? [dawn] : [] });
   const { device } = ctx;
@@ -333,12 +432,19 @@ async function main(): Promise<void> {
       rows.push(`${v.padEnd(4)} (needs subgroups)`);
       continue;
     }
+    const code = variantSource(v, spec);
+    if (exponents && !code.includes('override EXPONENT_PLANE')) {
+      rows.push(`${v.padEnd(4)} (no exponent plane)`);
+      continue;
+    }
+    const wg = Number(arg('workgroup-size', String(spec.workgroupSize ?? 0))) || undefined;
     const kernel: DecodeKernelSource = {
       name: v,
-      code: variantSource(v, spec),
+      code,
+      exponentPlane: code.includes('override EXPONENT_PLANE'),
       fixedWorkgroupBytes: spec.fixedWorkgroupBytes,
       usesSubgroups: spec.usesSubgroups,
-      ...(spec.workgroupSize ? { workgroupSize: spec.workgroupSize, constants: { WG: spec.workgroupSize } } : {}),
+      ...(wg ? { workgroupSize: wg, constants: { WG: wg } } : {}),
       ...(spec.persistent ? { persistentWorkgroups: Number(arg('persistent', '1024')) } : {}),
     };
     for (const budget of budgets) {
@@ -353,8 +459,13 @@ async function main(): Promise<void> {
         } catch (e) {
           verdict = `ERROR ${(e as Error).message.slice(0, 60)}`;
         }
-        const out = device.createBuffer({ size: Math.ceil((2 * weights.length) / 4) * 4, usage: STORAGE });
-        const t = await timePasses(device, (pass) => decoder.decodeInPass(pass, g, out), iterations, repeats);
+        if (exponents) {
+          const got = await decoder.decodeExponents(g);
+          const bad = got.findIndex((e, i) => e !== ((weights[i]! >> 7) & 0xff));
+          verdict += bad >= 0 ? `; plane WRONG at ${bad}` : '; plane exact';
+        }
+        const out = device.createBuffer({ size: Math.ceil((2 * weights.length) / 8) * 8, usage: STORAGE });
+        const t = await timePasses(device, (pass) => decoder.decodeInPass(pass, g, out, 0, exponents ? 'exponents' : 'bf16'), iterations, repeats);
         if (showSamples) console.log(`${v} ${budget} ${name} samples (ms): ${t.samples.map((x) => x.toFixed(3)).join(' ')}`);
         await decoder.checkErrors().catch(() => undefined);
         out.destroy();

@@ -78,9 +78,14 @@ export function paddedSmBytes(elements: number): number {
  * output word, rounded up to 8 bytes (the fast kernel writes pairs of words through a vec2<u32> view;
  * the bytes past the unit's last word are bound but never written).
  */
-export function outputEndBytes(elements: number, outOffsetBytes: number): number {
-  return align(outOffsetBytes + 2 * elements, OUT_PAIR_BYTES);
+export function outputEndBytes(elements: number, outOffsetBytes: number, output: DecodeOutput = 'bf16'): number {
+  return align(outOffsetBytes + OUTPUT_BYTES[output] * elements, OUT_PAIR_BYTES);
 }
+
+/** What a decode writes: BF16 values, or the exponent plane (one byte per element; decode.wgsl EXPONENT_PLANE). */
+export type DecodeOutput = 'bf16' | 'exponents';
+/** Bytes per element of each output. */
+export const OUTPUT_BYTES: Readonly<Record<DecodeOutput, number>> = { bf16: 2, exponents: 1 };
 
 function align(v: number, a: number): number {
   return Math.ceil(v / a) * a;
@@ -89,8 +94,11 @@ function alignDown(v: number, a: number): number {
   return Math.floor(v / a) * a;
 }
 
-/** The windows of a dispatch over chunks [c0, c1) for output starting at half-word h. */
-function windows(g: PlanGeometry, c0: number, c1: number, h: number, alignment: number) {
+/**
+ * The windows of a dispatch over chunks [c0, c1) for output starting at element slot h (half-words
+ * for BF16, bytes for the exponent plane; `per` elements per u32 word).
+ */
+function windows(g: PlanGeometry, c0: number, c1: number, h: number, per: number, alignment: number) {
   const first = g.op[c0]!;
   const last = g.op[c1]!;
   const encStart = CHUNK_BYTES * c0;
@@ -100,25 +108,27 @@ function windows(g: PlanGeometry, c0: number, c1: number, h: number, alignment: 
   const smStart = alignDown(Math.max(first - SM_LEAD_ELEMENTS, 0), alignment);
   const smEnd = Math.min(align(last + SM_TRAIL_ELEMENTS, 4), paddedSmBytes(g.elements));
   const sm = { offset: smStart, size: smEnd - smStart };
-  const outStart = alignDown(4 * ((h + first) >> 1), alignment);
-  const outEnd = 4 * ((h + last + 1) >> 1);
+  const outStart = alignDown(4 * Math.floor((h + first) / per), alignment);
+  const outEnd = 4 * Math.ceil((h + last) / per);
   const out = { offset: outStart, size: align(outEnd - outStart, OUT_PAIR_BYTES) };
   return { first, enc, gaps, sm, out };
 }
 
 /**
  * Splits a unit's K chunks into dispatches and computes each one's windows and Params, for output
- * written at byte `outOffsetBytes` (even) of the output buffer.
+ * written at byte `outOffsetBytes` of the output buffer (even for BF16).
  * @throws RangeError if a single chunk does not fit the limits (impossible for valid limits).
  */
-export function planDispatches(g: PlanGeometry, limits: PlanLimits, outOffsetBytes: number): DispatchPlan[] {
-  if (outOffsetBytes % 2 !== 0) throw new RangeError(`output offset ${outOffsetBytes} is not a multiple of 2 bytes`);
-  const h = outOffsetBytes / 2;
+export function planDispatches(g: PlanGeometry, limits: PlanLimits, outOffsetBytes: number, output: DecodeOutput = 'bf16'): DispatchPlan[] {
+  const bytes = OUTPUT_BYTES[output];
+  if (outOffsetBytes % bytes !== 0) throw new RangeError(`output offset ${outOffsetBytes} is not a multiple of ${bytes} bytes`);
+  const h = outOffsetBytes / bytes;
+  const per = 4 / bytes;
   const alignment = limits.minStorageBufferOffsetAlignment;
   const maxChunks = Math.max(1, Math.min(limits.maxComputeWorkgroupsPerDimension, limits.maxChunksPerDispatch ?? Infinity));
   const maxBinding = limits.maxStorageBufferBindingSize;
   const fits = (c0: number, c1: number): boolean => {
-    const w = windows(g, c0, c1, h, alignment);
+    const w = windows(g, c0, c1, h, per, alignment);
     return Math.max(w.enc.size, w.gaps.size, w.sm.size, w.out.size) <= maxBinding;
   };
   const plans: DispatchPlan[] = [];
@@ -134,7 +144,7 @@ export function planDispatches(g: PlanGeometry, limits: PlanLimits, outOffsetByt
       else hi = mid - 1;
     }
     const c1 = lo;
-    const w = windows(g, c0, c1, h, alignment);
+    const w = windows(g, c0, c1, h, per, alignment);
     const params = new Uint32Array(PARAMS_WORDS);
     params.set([
       c0,
@@ -147,7 +157,7 @@ export function planDispatches(g: PlanGeometry, limits: PlanLimits, outOffsetByt
       w.enc.offset / 4,
       w.gaps.offset,
       w.sm.offset,
-      h + w.first - w.out.offset / 2,
+      h + w.first - w.out.offset / bytes,
       g.streamBytes,
     ]);
     plans.push({ firstChunk: c0, chunkCount: c1 - c0, enc: w.enc, gaps: w.gaps, sm: w.sm, out: w.out, params });

@@ -23,6 +23,8 @@ export interface DecodeKernelSource {
   defaultWorkgroupBytes?: number;
   /** Values of further override constants (besides STAGE_WORDS); part of the pipeline cache key. */
   constants?: Record<string, number>;
+  /** The kernel has decode.wgsl's EXPONENT_PLANE constant (exponent plane output). */
+  exponentPlane?: boolean;
 }
 
 const U32_BYTES = 4;
@@ -61,6 +63,7 @@ export function decodeKernel(workgroupSize: number = FAST_WORKGROUP_SIZE): Decod
     workgroupSize,
     constants: { WG: workgroupSize },
     defaultWorkgroupBytes: DEFAULT_WORKGROUP_BYTES,
+    exponentPlane: true,
   };
 }
 

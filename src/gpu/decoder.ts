@@ -4,7 +4,7 @@
 import type { UnitContext } from '../codec/validate-unit.js';
 import type { Df11Unit } from '../codec/unit.js';
 import { Df11Error } from '../errors.js';
-import { outputEndBytes, planDispatches, PARAMS_SLOT_BYTES, type DispatchPlan } from './decode-plan.js';
+import { OUTPUT_BYTES, outputEndBytes, planDispatches, PARAMS_SLOT_BYTES, type DecodeOutput, type DispatchPlan } from './decode-plan.js';
 import {
   createDecodeBindGroupLayout,
   defaultDecodeKernel,
@@ -87,6 +87,8 @@ export class GpuDecoder {
     readonly device: GPUDevice,
     private readonly pipelines: DecodePipelineCache,
     private readonly pipeline: GPUComputePipeline,
+    /** The kernel's exponent-plane pipeline, where it has one (decode.wgsl's EXPONENT_PLANE). */
+    private readonly planePipeline: GPUComputePipeline | undefined,
     readonly kernel: DecodeKernelSource,
     readonly stageWords: number,
     private readonly maxChunksPerDispatch: number | undefined,
@@ -108,7 +110,13 @@ export class GpuDecoder {
     const stageWords = stageWordsFor(kernel, bytes);
     const cache = new DecodePipelineCache(device, createDecodeBindGroupLayout(device));
     const pipeline = await cache.prepare(kernel, stageWords);
-    return new GpuDecoder(device, cache, pipeline, kernel, stageWords, options.maxChunksPerDispatch);
+    const plane = kernel.exponentPlane ? await cache.prepare({ ...kernel, name: `${kernel.name}-exponents`, constants: { ...kernel.constants, EXPONENT_PLANE: 1 } }, stageWords) : undefined;
+    return new GpuDecoder(device, cache, pipeline, plane, kernel, stageWords, options.maxChunksPerDispatch);
+  }
+
+  /** True when the kernel can write the exponent plane (decodeInPass with output 'exponents'). */
+  get writesExponentPlane(): boolean {
+    return this.planePipeline !== undefined;
   }
 
   /**
@@ -130,9 +138,10 @@ export class GpuDecoder {
     destroyUnit(unit);
   }
 
-  /** The dispatches of `unit` for output at `outOffsetBytes`, planned once per offset. */
-  private planned(unit: GpuUnit, outOffsetBytes: number): PlannedDecode {
-    let p = unit.plans.get(outOffsetBytes);
+  /** The dispatches of `unit` for `output` at `outOffsetBytes`, planned once per output and offset. */
+  private planned(unit: GpuUnit, outOffsetBytes: number, output: DecodeOutput = 'bf16'): PlannedDecode {
+    const key = `${output}@${outOffsetBytes}`;
+    let p = unit.plans.get(key);
     if (!p) {
       const limits = this.device.limits;
       const dispatches = planDispatches(
@@ -144,9 +153,10 @@ export class GpuDecoder {
           ...(this.maxChunksPerDispatch === undefined ? {} : { maxChunksPerDispatch: this.maxChunksPerDispatch }),
         },
         outOffsetBytes,
+        output,
       );
       const params = this.device.createBuffer({
-        label: `${unit.context.tensor ?? 'unit'}.params@${outOffsetBytes}`,
+        label: `${unit.context.tensor ?? 'unit'}.params.${key}`,
         size: PARAMS_SLOT_BYTES * dispatches.length,
         usage: BUFFER_USAGE.UNIFORM | BUFFER_USAGE.COPY_DST,
         mappedAtCreation: true,
@@ -154,8 +164,8 @@ export class GpuDecoder {
       const words = new Uint32Array(params.getMappedRange());
       dispatches.forEach((d, i) => words.set(d.params, (i * PARAMS_SLOT_BYTES) / 4));
       params.unmap();
-      p = { outOffsetBytes, dispatches, params, bindGroups: new WeakMap() };
-      unit.plans.set(outOffsetBytes, p);
+      p = { output, outOffsetBytes, dispatches, params, bindGroups: new WeakMap() };
+      unit.plans.set(key, p);
     }
     return p;
   }
@@ -172,13 +182,15 @@ export class GpuDecoder {
     return groups;
   }
 
-  private checkTarget(unit: GpuUnit, out: GPUBuffer, outOffsetBytes: number): void {
+  private checkTarget(unit: GpuUnit, out: GPUBuffer, outOffsetBytes: number, output: DecodeOutput = 'bf16'): void {
     this.assertLive();
     if (unit.destroyed || !this.units.has(unit)) throw new RangeError('the unit was released or belongs to another decoder');
-    if (!Number.isSafeInteger(outOffsetBytes) || outOffsetBytes < 0 || outOffsetBytes % 2 !== 0) {
-      throw new RangeError(`output offset ${outOffsetBytes} is not a non-negative multiple of 2`);
+    const bytes = OUTPUT_BYTES[output];
+    if (!Number.isSafeInteger(outOffsetBytes) || outOffsetBytes < 0 || outOffsetBytes % bytes !== 0) {
+      throw new RangeError(`output offset ${outOffsetBytes} is not a non-negative multiple of ${bytes}`);
     }
-    const end = outputEndBytes(unit.elements, outOffsetBytes);
+    if (output === 'exponents' && this.planePipeline === undefined) throw new RangeError(`${this.kernel.name} does not write exponent planes`);
+    const end = outputEndBytes(unit.elements, outOffsetBytes, output);
     if (out.size < end) throw new RangeError(`output buffer of ${out.size} bytes; the unit needs bytes up to ${end}`);
     if ((out.usage & BUFFER_USAGE.STORAGE) === 0) throw new RangeError('output buffer lacks STORAGE usage');
   }
@@ -190,13 +202,16 @@ export class GpuDecoder {
    * written, but `out` must extend to outputEndBytes(N, outOffsetBytes) (end rounded up to 8 bytes:
    * the fast kernel binds the output as pairs of words). Errors in the data are flagged on the GPU:
    * see checkErrors().
-   * @throws RangeError when `out` is too small, lacks STORAGE usage, or the offset is odd.
+   * With output 'exponents' (where writesExponentPlane), writes only element i's exponent, at byte
+   * `outOffsetBytes + i` (any offset), with the same rules; with the unit's sign_mantissa it makes the
+   * BF16 values.
+   * @throws RangeError when `out` is too small, lacks STORAGE usage, or the offset is odd (BF16).
    */
-  decodeInPass(pass: GPUComputePassEncoder, unit: GpuUnit, out: GPUBuffer, outOffsetBytes = 0): void {
-    this.checkTarget(unit, out, outOffsetBytes);
-    const plan = this.planned(unit, outOffsetBytes);
+  decodeInPass(pass: GPUComputePassEncoder, unit: GpuUnit, out: GPUBuffer, outOffsetBytes = 0, output: DecodeOutput = 'bf16'): void {
+    this.checkTarget(unit, out, outOffsetBytes, output);
+    const plan = this.planned(unit, outOffsetBytes, output);
     const groups = this.bindGroups(unit, plan, out);
-    pass.setPipeline(this.pipeline);
+    pass.setPipeline(output === 'exponents' ? this.planePipeline! : this.pipeline);
     plan.dispatches.forEach((d, i) => {
       pass.setBindGroup(0, groups[i]!);
       pass.dispatchWorkgroups(Math.min(d.chunkCount, this.kernel.persistentWorkgroups ?? d.chunkCount));
@@ -282,10 +297,10 @@ export class GpuDecoder {
   }
 
   /** Records the unit's decode as one compute pass of `encoder`. See decodeInPass. */
-  decodeInto(encoder: GPUCommandEncoder, unit: GpuUnit, out: GPUBuffer, outOffsetBytes = 0): void {
-    this.checkTarget(unit, out, outOffsetBytes);
+  decodeInto(encoder: GPUCommandEncoder, unit: GpuUnit, out: GPUBuffer, outOffsetBytes = 0, output: DecodeOutput = 'bf16'): void {
+    this.checkTarget(unit, out, outOffsetBytes, output);
     const pass = encoder.beginComputePass({ label: `decode ${unit.context.tensor ?? 'unit'}` });
-    this.decodeInPass(pass, unit, out, outOffsetBytes);
+    this.decodeInPass(pass, unit, out, outOffsetBytes, output);
     pass.end();
   }
 
@@ -299,17 +314,30 @@ export class GpuDecoder {
    * @throws Df11Error 'gpu-decode-error' when the kernel flagged corrupt data.
    */
   async decode(unit: GpuUnit): Promise<Uint16Array> {
-    const size = outputEndBytes(unit.elements, 0);
+    return new Uint16Array(await this.readBack(unit, 'bf16'));
+  }
+
+  /**
+   * Decodes the unit's exponent plane (decodeInPass with output 'exponents') and reads the N bytes
+   * back (for tests and tools).
+   * @throws Df11Error 'gpu-decode-error' as decode(); RangeError where the kernel has no exponent plane.
+   */
+  async decodeExponents(unit: GpuUnit): Promise<Uint8Array> {
+    return new Uint8Array(await this.readBack(unit, 'exponents'));
+  }
+
+  private async readBack(unit: GpuUnit, output: DecodeOutput): Promise<ArrayBuffer> {
+    const size = outputEndBytes(unit.elements, 0, output);
     const out = this.device.createBuffer({ label: 'df11-decode-out', size, usage: BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_SRC });
     const readback = this.device.createBuffer({ label: 'df11-decode-readback', size, usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST });
     try {
       const encoder = this.device.createCommandEncoder();
-      this.decodeInto(encoder, unit, out, 0);
+      this.decodeInto(encoder, unit, out, 0, output);
       encoder.copyBufferToBuffer(out, 0, readback, 0, size);
       this.device.queue.submit([encoder.finish()]);
       await this.checkUnits([unit]);
       await readback.mapAsync(MAP_MODE_READ);
-      const values = new Uint16Array(readback.getMappedRange(), 0, unit.elements).slice();
+      const values = readback.getMappedRange(0, size).slice(0, OUTPUT_BYTES[output] * unit.elements);
       readback.unmap();
       return values;
     } finally {

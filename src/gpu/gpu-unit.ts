@@ -7,7 +7,7 @@ import { validateUnit, type UnitContext } from '../codec/validate-unit.js';
 import { Df11Error } from '../errors.js';
 import { FIRST_POINTER, MAX_LUT_ROWS, LUT_ROW_BYTES } from '../codec/constants.js';
 import { buildMultiSymbolTable, buildWideSymbolTable, MULTI_ENTRIES, WIDE_ENTRIES } from './multi-symbol-table.js';
-import { paddedEncBytes, paddedGapsBytes, paddedSmBytes, type DispatchPlan, type PlanGeometry } from './decode-plan.js';
+import { paddedEncBytes, paddedGapsBytes, paddedSmBytes, type DecodeOutput, type DispatchPlan, type PlanGeometry } from './decode-plan.js';
 
 /** Status words: [flags, first bad chunk, unused, unused]. */
 export const STATUS_BYTES = 16;
@@ -22,8 +22,9 @@ export const BUFFER_USAGE = {
   STORAGE: 0x80,
 } as const;
 
-/** A unit's dispatch plan for one output offset, with its Params uniform buffer and bind groups. */
+/** A unit's dispatch plan for one output kind and offset, with its Params uniform buffer and bind groups. */
 export interface PlannedDecode {
+  output: DecodeOutput;
   outOffsetBytes: number;
   dispatches: DispatchPlan[];
   params: GPUBuffer;
@@ -47,7 +48,8 @@ export interface GpuUnit {
     status: GPUBuffer;
   };
   /** Plans by output offset; a few entries at most. */
-  readonly plans: Map<number, PlannedDecode>;
+  /** Plans by `${output}@${outOffsetBytes}`. */
+  readonly plans: Map<string, PlannedDecode>;
   /** True once recorded into an encoder since the last status check. */
   pendingCheck: boolean;
   destroyed: boolean;

@@ -100,6 +100,13 @@ const WINDOW_BITS: u32 = 64u;
 const NO_WORD: u32 = 0xffffffffu;
 /** Stage words per invocation whose sign_mantissa words the write loop loads at once. */
 const WRITE_UNROLL: u32 = 4u;
+/**
+ * Exponent plane output (pipeline constant): instead of BF16 values, only the exponents, one byte per
+ * element, four per u32 word (element e at byte `out_half_first + e - first_element` of the binding:
+ * the Params "halves" are bytes). sign_mantissa is not read. The exponent plane and the unit's
+ * sign_mantissa together are the BF16 values, which is how the engine's matrix products read them.
+ */
+override EXPONENT_PLANE: bool = false;
 
 var<workgroup> sg_sums: array<u32, 128>;
 var<workgroup> stage: array<atomic<u32>, STAGE_WORDS>;
@@ -188,6 +195,23 @@ fn store_word(w: u32, v: u32, e_lo: i32, w_start: u32, w_end: u32) {
   if ((w & 1u) == 0u) { out[q].x = merged; } else { out[q].y = merged; }
 }
 
+/** Exponent plane word w (elements e0..e0+3): bytes of elements outside the unit keep their old value. */
+fn store_exponents(w: u32, v: u32, e0: i32, w_start: u32, w_end: u32) {
+  let q = w >> 1u;
+  if (w < w_start || w >= w_end || q >= arrayLength(&out)) { return; }
+  let n = i32(params.elements);
+  var keep = 0u;
+  for (var k = 0u; k < 4u; k++) {
+    let e = e0 + i32(k);
+    keep |= select(0u, 0xffu << (8u * k), e < 0 || e >= n);
+  }
+  var word = v;
+  if (keep != 0u) {
+    word = (out[q][w & 1u] & keep) | (v & ~keep);
+  }
+  out[q][w & 1u] = word;
+}
+
 /** Output words 2q, 2q+1 (elements e4..e4+3): one 8-byte store when the chunk owns both and all 4 elements exist. */
 fn store_pair(h4: u32, v0: u32, v1: u32, e4: i32, w_start: u32, w_end: u32) {
   let w = h4 >> 1u;
@@ -241,6 +265,35 @@ fn count_codes(w0: u32, w1: u32, w2: u32, g: u32, limit: u32) -> Walk {
     }
   }
   return Walk(count, error, 32u * k + r);
+}
+
+/** Stream word i after a chunk's end: the look-ahead words l0, l1, then loads from `next_word`. */
+fn seam_word(l0: u32, l1: u32, next_word: u32, i: u32) -> u32 {
+  if (i == 0u) { return l0; }
+  if (i == 1u) { return l1; }
+  return enc_word(next_word + i);
+}
+
+/**
+ * The exponents of the first `count` (<= 3) codes of the next chunk, byte k for code k; its stream
+ * starts at word `next_word`, its first code g bits in (l0, l1: its first two words). A corrupt code
+ * is flagged for `chunk` and ends the seam.
+ */
+fn seam_codes(l0: u32, l1: u32, g: u32, next_word: u32, count: u32, chunk: u32) -> u32 {
+  var v = 0u;
+  var pos = g;
+  for (var k = 0u; k < 3u; k++) {
+    if (k >= count) { break; }
+    let i = pos >> 5u;
+    let d = code_at(bits_at(seam_word(l0, l1, next_word, i), seam_word(l0, l1, next_word, i + 1u), pos & 31u));
+    if (d.y == 0u) {
+      flag(symbol_error(d.x), chunk);
+      break;
+    }
+    v |= d.x << (8u * k);
+    pos += d.y;
+  }
+  return v;
 }
 
 const STASH_WORDS: u32 = 8u;
@@ -414,14 +467,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (lid == 0u) { flag(STATUS_BAD_RANGE, b); }
     return;
   }
-  // Output words owned by this chunk (as v3) and the stage rounds over them.
+  // Output words owned by this chunk (those whose first element is one of its elements) and the
+  // stage rounds over them. An output word holds 2 elements (BF16), or 4 (exponent plane).
   let hs = params.out_half_first + (s - params.first_element);
   let ht = params.out_half_first + (t - params.first_element);
-  let w_start = select((hs + 1u) >> 1u, hs >> 1u, s == 0u);
-  let w_end = (ht + 1u) >> 1u;
-  let hb = (2u * w_start) & ~3u;
+  let wsh = select(1u, 2u, EXPONENT_PLANE);
+  let w_start = select((hs + (1u << wsh) - 1u) >> wsh, hs >> wsh, s == 0u);
+  let w_end = (ht + (1u << wsh) - 1u) >> wsh;
+  let hb = (w_start << wsh) & ~3u;
   let cap = STAGE_WORDS * 4u;
-  let rounds = select(0u, (2u * w_end - hb + cap - 1u) / cap, w_end > w_start);
+  let rounds = select(0u, ((w_end << wsh) - hb + cap - 1u) / cap, w_end > w_start);
   // Element of half 0 of the binding, and where its sign_mantissa byte sits in `sm`.
   let e_base = i32(params.first_element) - i32(params.out_half_first);
   let sm_rel = e_base - i32(params.sm_byte_base);
@@ -481,14 +536,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
   let mine = select(0u, min(count, t - my_e), my_e < t);
   let my_h = hs + before;
-  // The next chunk's first element shares the last word when its half is odd; the last invocation's
-  // look-ahead holds its code (it starts gap bits into the next chunk).
-  let need_seam = t < n && (ht & 1u) == 1u;
-  var seam_e = 0u;
-  if (need_seam && lid == WG - 1u) {
-    let d = code_at(bits_at(ws[2u * wpi], ws[2u * wpi + 1u], gs[wpi]));
-    if (d.y == 0u) { flag(symbol_error(d.x), b + 1u); }
-    seam_e = d.x;
+  // The next chunk's first elements that share this chunk's last word (BF16: 1 when its half is odd;
+  // exponent plane: up to 3): the last invocation's look-ahead holds their codes (the first starts gap
+  // bits into the next chunk).
+  let seam_count = select(0u, min((w_end << wsh) - ht, n - t), t < n);
+  var seam = 0u;
+  if (seam_count > 0u && lid == WG - 1u) {
+    seam = seam_codes(ws[2u * wpi], ws[2u * wpi + 1u], gs[wpi], (b + 1u) * WORDS_PER_CHUNK, seam_count, b + 1u);
   }
 
   for (var round = 0u; round < rounds; round++) {
@@ -515,13 +569,26 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       h += m;
       left -= m;
     }
-    if (need_seam && lid == WG - 1u && ht >= lo && ht < lo + cap) {
-      atomicOr(&stage[(ht - lo) >> 2u], seam_e << ((ht & 3u) * 8u));
+    if (lid == WG - 1u) {
+      for (var k = 0u; k < 3u; k++) {
+        let hk = ht + k;
+        if (k < seam_count && hk >= lo && hk < lo + cap) {
+          atomicOr(&stage[(hk - lo) >> 2u], ((seam >> (8u * k)) & 0xffu) << ((hk & 3u) * 8u));
+        }
+      }
     }
     workgroupBarrier();
+    let words = min(STAGE_WORDS, select(0u, ((w_end << wsh) - lo + 3u) / 4u, (w_end << wsh) > lo));
+    if (EXPONENT_PLANE) {
+      // One output word per stage word.
+      for (var i = lid; i < words; i += WG) {
+        let h4 = lo + 4u * i;
+        store_exponents(h4 >> 2u, atomicLoad(&stage[i]), e_base + i32(h4), w_start, w_end);
+      }
+      continue;
+    }
     // Write: 2 output words (one 8-byte store) per stage word; the sign_mantissa words of
     // WRITE_UNROLL stage words are loaded before any is used.
-    let words = min(STAGE_WORDS, select(0u, (2u * w_end - lo + 3u) / 4u, 2u * w_end > lo));
     for (var i0 = lid; i0 < words; i0 += WRITE_UNROLL * WG) {
       var av: array<u32, WRITE_UNROLL>;
       var cv: array<u32, WRITE_UNROLL>;
