@@ -59,6 +59,8 @@ Options (generate):
   --seed S           seed of the synthetic weights (default 1)
   --mode-seconds S   stop a mode's timed run after S seconds (default ${DEFAULT_MODE_SECONDS})
   --matvec-rows R    rows per matrix-vector workgroup, 1-4 (default the engine's; same results)
+  --df11-decode D    df11: decode layers and head to exponent planes that the products read
+                     beside sign_mantissa (planes, the default), or to BF16 (bf16); same results
   --profile          after the timed run, time every dispatch of one decode step on the GPU (each
                      in a compute pass of its own; needs timestamp queries) and print the time
                      per kernel
@@ -84,6 +86,7 @@ Options (generate):
     portable: { type: 'boolean' },
     'workgroup-bytes': { type: 'string' },
     'matvec-rows': { type: 'string' },
+    'df11-decode': { type: 'string' },
     profile: { type: 'boolean' },
     'kv-fit': { type: 'boolean' },
   },
@@ -133,6 +136,7 @@ async function runBench(args: CommandArgs, ctx: CliContext): Promise<number> {
       layers: layersRaw === undefined ? undefined : intOption(args, 'layers', 1, 1, MAX_LAYERS),
       seed: intOption(args, 'seed', 1, 0, MAX_SEED),
       modeSeconds: intOption(args, 'mode-seconds', DEFAULT_MODE_SECONDS, 1, MAX_SECONDS),
+      exponentPlanes: choiceOption<'planes' | 'bf16'>(args, 'df11-decode', ['planes', 'bf16'], 'planes') === 'planes',
       cacheDir,
       ...(stringOption(args, 'matvec-rows') !== undefined ? { matvecRows: intOption(args, 'matvec-rows', 4, 1, 4) } : {}),
       profile: flagOption(args, 'profile'),

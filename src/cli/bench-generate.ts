@@ -60,6 +60,8 @@ export interface BenchGenerateOptions {
   profile?: boolean;
   /** After the timed run, grow the KV cache as far as the cap allows and report its positions. */
   kvFit?: boolean;
+  /** df11: the products read exponent planes (default true) or BF16 decodes. */
+  exponentPlanes?: boolean;
 }
 
 export interface ModeResult {
@@ -120,6 +122,7 @@ async function runMode(gpu: GpuContext, model: SyntheticModel, mode: EngineMode,
       ...(o.gpuMemoryBytes !== undefined ? { gpuMemoryBytes: o.gpuMemoryBytes } : {}),
       contextTokens: Math.min(prompt.length + o.tokens - 1, model.parsed.maxPositions),
       ...(o.matvecRows !== undefined ? { matvecRows: o.matvecRows } : {}),
+      ...(o.exponentPlanes !== undefined ? { exponentPlanes: o.exponentPlanes } : {}),
     });
     const loadMs = performance.now() - t0;
     ctx.stdout.write(`${mode}: loaded in ${seconds(loadMs)}; ${engine.describeWeights()}\n`);

@@ -224,22 +224,22 @@ export class GpuDecoder {
    * `cols` columns whose row 0 starts at element `firstElement` (an embedding lookup whose token is
    * known only on the GPU): a one-invocation dispatch plans the chunk range, an indirect dispatch of
    * the decode kernel decodes it, into the same place of `out` as decodeInPass(pass, unit, out,
-   * outOffsetBytes) would. The rest of the output is left as it was. `ids` must hold the row when the
+   * outOffsetBytes, output) would (BF16 values or the exponent plane). The rest of the output is left as it was. `ids` must hold the row when the
    * pass runs; a row past the matrix is clamped to its last row.
    * Returns false (recording nothing) when the unit's decode takes more than one dispatch.
    * @throws RangeError as decodeInPass.
    */
-  decodeRowInPass(pass: GPUComputePassEncoder, unit: GpuUnit, out: GPUBuffer, outOffsetBytes: number, ids: GPUBuffer, cols: number, firstElement: number): boolean {
-    this.checkTarget(unit, out, outOffsetBytes);
+  decodeRowInPass(pass: GPUComputePassEncoder, unit: GpuUnit, out: GPUBuffer, outOffsetBytes: number, ids: GPUBuffer, cols: number, firstElement: number, output: DecodeOutput = 'bf16'): boolean {
+    this.checkTarget(unit, out, outOffsetBytes, output);
     if (this.kernel.persistentWorkgroups !== undefined) return false;
-    const plan = this.planned(unit, outOffsetBytes);
+    const plan = this.planned(unit, outOffsetBytes, output);
     if (plan.dispatches.length !== 1) return false;
     const r = this.rowDecode(unit, plan, out, ids, cols, firstElement);
     const planner = this.planner();
     pass.setPipeline(planner.pipeline);
     pass.setBindGroup(0, r.planGroup);
     pass.dispatchWorkgroups(1);
-    pass.setPipeline(this.pipeline);
+    pass.setPipeline(output === 'exponents' ? this.planePipeline! : this.pipeline);
     pass.setBindGroup(0, r.decodeGroup);
     pass.dispatchWorkgroupsIndirect(r.indirect, 0);
     unit.pendingCheck = true;
@@ -264,7 +264,7 @@ export class GpuDecoder {
   }
 
   private rowDecode(unit: GpuUnit, plan: PlannedDecode, out: GPUBuffer, ids: GPUBuffer, cols: number, firstElement: number): RowDecode {
-    const key = `${plan.outOffsetBytes}|${cols}|${firstElement}`;
+    const key = `${plan.output}@${plan.outOffsetBytes}|${cols}|${firstElement}`;
     const list = this.rowDecodes.get(unit) ?? [];
     this.rowDecodes.set(unit, list);
     const found = list.find((r) => r.out === out && r.ids === ids && r.key === key);

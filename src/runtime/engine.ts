@@ -71,6 +71,11 @@ export interface EngineOptions {
    * SWIFTSHADER_DECODE_WORKGROUP_BYTES on SwiftShader).
    */
   decoder?: GpuDecoderOptions;
+  /**
+   * df11: the products read layers and head as exponent planes beside sign_mantissa where the
+   * decoder can write them (default true); false decodes them to BF16. Same bits either way.
+   */
+  exponentPlanes?: boolean;
 }
 
 export interface ForwardOptions {
@@ -139,7 +144,7 @@ export class InferenceEngine {
       const reserved = ARGMAX_RESULT_BYTES + config.vocabSize * F32_BYTES + GREEDY_WINDOW_TOKENS * U32_BYTES;
       if (files.kind === 'df11') {
         const decoder = options.decoder ?? (gpu.adapter.isSwiftShader ? { workgroupStorageBytes: SWIFTSHADER_DECODE_WORKGROUP_BYTES } : {});
-        weights = await Df11WeightProvider.create(memory, files, config, decoder);
+        weights = await Df11WeightProvider.create(memory, files, config, decoder, options.exponentPlanes === undefined ? {} : { exponentPlanes: options.exponentPlanes });
       } else {
         const weightMode = mode === 'offload' ? 'offload' : 'bf16';
         const left = (positions: number) => memory.availableBytes - reserved - KvCache.bytesFor(config, positions, maxChunk);

@@ -1,7 +1,8 @@
 // GpuDecoder.decodeRowInPass against the CPU oracle: for rows chosen on the GPU (first, last, rows
 // that start or end next to a chunk boundary, a row past the matrix, clamped), the row's elements in
 // the output equal the oracle's, bit for bit, at an odd output offset and with the matrix starting
-// inside the unit; bytes outside the decoded chunks are left as they were.
+// inside the unit; bytes outside the decoded chunks are left as they were. The same for the exponent
+// plane output (one byte per element, at an odd byte offset).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { readChunkIndex } from '../../src/codec/chunk-index.js';
@@ -29,18 +30,26 @@ describe('GpuDecoder row decode', () => {
     ctx.destroy();
   });
 
-  for (const [name, weights] of [
-    ['normal weights', normalWeights(40 * 1003 + 5, 11)],
-    ['one dominant exponent', skewedWeights(40 * 1003 + 5, 12)],
+  for (const [name, weights, output] of [
+    ['normal weights', normalWeights(40 * 1003 + 5, 11), 'bf16'],
+    ['one dominant exponent', skewedWeights(40 * 1003 + 5, 12), 'bf16'],
+    ['normal weights, exponent plane', normalWeights(40 * 1003 + 5, 13), 'exponents'],
+    ['one dominant exponent, exponent plane', skewedWeights(40 * 1003 + 5, 14), 'exponents'],
   ] as const) {
     it(`${name}: rows of a 40 x 1003 matrix at element 5 of the unit`, async () => {
+      const planes = output === 'exponents';
+      const bytesPer = planes ? 1 : 2;
+      /** The output element e as written: a BF16 value, or its exponent byte. */
+      const at = (view: DataView, e: number) => (planes ? view.getUint8(offsetBytes + e) : view.getUint16(offsetBytes + 2 * e, true));
+      const expected = (e: number) => (planes ? (want[e]! >> 7) & 0xff : want[e]!);
+      const canary = planes ? CANARY : CANARY * 0x101;
       const device = ctx.device;
       const unit = encode(weights);
       const want = decodeUnit(unit);
       const cols = 1003;
       const first = 5;
-      const offsetBytes = 6; // odd element offset in the output buffer
-      const size = Math.ceil((offsetBytes + 2 * weights.length + 64) / 16) * 16;
+      const offsetBytes = planes ? 7 : 6; // odd element offset in the output buffer
+      const size = Math.ceil((offsetBytes + bytesPer * weights.length + 64) / 16) * 16;
       // chunk c's first element, and N after the last chunk
       const op = readChunkIndex(unit).op;
       // rows whose first element is a chunk's first element, or just past it
@@ -57,7 +66,7 @@ describe('GpuDecoder row decode', () => {
           const read = device.createBuffer({ size, usage: MAP_READ | COPY_DST });
           const enc = device.createCommandEncoder();
           const pass = enc.beginComputePass();
-          assert.ok(decoder.decodeRowInPass(pass, gpuUnit, out, offsetBytes, ids, cols, first), 'one dispatch expected');
+          assert.ok(decoder.decodeRowInPass(pass, gpuUnit, out, offsetBytes, ids, cols, first, output), 'one dispatch expected');
           pass.end();
           enc.copyBufferToBuffer(out, 0, read, 0, size);
           device.queue.submit([enc.finish()]);
@@ -69,8 +78,8 @@ describe('GpuDecoder row decode', () => {
           const r = Math.min(row, 39);
           for (let c = 0; c < cols; c++) {
             const e = first + r * cols + c;
-            const got = view.getUint16(offsetBytes + 2 * e, true);
-            if (got !== want[e]) assert.fail(`row ${row}: element ${e} is 0x${got.toString(16)}, oracle 0x${want[e]!.toString(16)}`);
+            const got = at(view, e);
+            if (got !== expected(e)) assert.fail(`row ${row}: element ${e} is 0x${got.toString(16)}, oracle 0x${expected(e).toString(16)}`);
           }
           // only the row's chunks and the one before them were decoded: elsewhere the canary stays
           const chunkOf = (e: number) => {
@@ -81,8 +90,9 @@ describe('GpuDecoder row decode', () => {
           const s0 = Math.max(0, chunkOf(first + r * cols) - 1);
           const c1 = chunkOf(first + r * cols + cols - 1);
           const end = op[c1 + 1]!;
-          for (const e of [op[s0]! - 2, end + 1]) {
-            if (e >= 0 && e < weights.length) assert.equal(view.getUint16(offsetBytes + 2 * e, true), CANARY * 0x101, `row ${row}: element ${e} outside chunks ${s0}..${c1} was written`);
+          // (chunk c1 also writes the first elements of chunk c1 + 1 that share its last word: 1 or up to 3)
+          for (const e of [op[s0]! - 2, end + (planes ? 3 : 1)]) {
+            if (e >= 0 && e < weights.length) assert.equal(at(view, e), canary, `row ${row}: element ${e} outside chunks ${s0}..${c1} was written`);
           }
           for (const b of [ids, out, read]) b.destroy();
         }

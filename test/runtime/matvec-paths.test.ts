@@ -1,7 +1,7 @@
 // rt-matvec reads a row either with 16-byte loads (weights at an element offset and a width that
 // are multiples of 8) or gathered from 32-bit words (any offset, e.g. an odd one inside a decoded
 // DF11 unit): both give the same bits whatever the rows per workgroup, and match a CPU product within
-// f32 rounding.
+// f32 rounding. Weights given as an exponent plane beside sign_mantissa give the same bits too.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BUFFER_USAGE, GpuMemory } from '../../src/runtime/gpu-memory.js';
@@ -15,25 +15,60 @@ function bf16ToF32(b: number): number {
   return new Float32Array(new Uint32Array([b << 16]).buffer)[0]!;
 }
 
-/** y = W x on the GPU with W stored at element `offset` of its buffer; 2 tokens. */
-async function product(w: Uint16Array, rows: number, cols: number, x: Float32Array, offset: number, matvecRows?: number): Promise<Float32Array> {
+/** y = W x on the GPU with W stored at element `offset` of its buffer; 2 tokens unless told. */
+async function product(w: Uint16Array, rows: number, cols: number, x: Float32Array, offset: number, matvecRows?: number, tokens = 2): Promise<Float32Array> {
   const gpu = await testGpu();
   const device = gpu.device;
   const memory = new GpuMemory(device, undefined);
   try {
     const kernels = await compileKernels(device, { rowWorkgroup: 8, ...(matvecRows !== undefined ? { matvecRows } : {}) });
     const binder = new Binder(device, memory);
-    const step = memory.createWith('step', new Uint32Array([2, 0, 1, 0]), BUFFER_USAGE.UNIFORM);
+    const step = memory.createWith('step', new Uint32Array([tokens, 0, 1, 0]), BUFFER_USAGE.UNIFORM);
     const dummy = memory.create('dummy', 16, BUFFER_USAGE.STORAGE);
     const ops = new Ops(device, kernels, binder, step, dummy);
     const stored = new Uint16Array(offset + w.length + 8);
     stored.set(w, offset);
     const wBuf = memory.createWith('w', stored, BUFFER_USAGE.STORAGE);
     const xBuf = memory.createWith('x', x, BUFFER_USAGE.STORAGE);
-    const yBuf = memory.create('y', 2 * rows * 4, BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_SRC);
+    const yBuf = memory.create('y', tokens * rows * 4, BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_SRC);
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
-    ops.matvec(pass, { buffer: wBuf, byteOffset: offset * 2, rows, cols, name: 'w' }, xBuf, yBuf, 2);
+    ops.matvec(pass, { buffer: wBuf, byteOffset: offset * 2, rows, cols, name: 'w' }, xBuf, yBuf, tokens);
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    return await readF32(device, memory, yBuf);
+  } finally {
+    memory.destroyAll();
+  }
+}
+
+/**
+ * y = W x on the GPU with W given as planes: its exponent bytes at element `eOffset` of one buffer and
+ * its sign_mantissa bytes at element `smOffset` of another, as a DF11 unit decoded to its exponent plane.
+ */
+async function productPlanes(w: Uint16Array, rows: number, cols: number, x: Float32Array, tokens: number, eOffset: number, smOffset: number): Promise<Float32Array> {
+  const gpu = await testGpu();
+  const device = gpu.device;
+  const memory = new GpuMemory(device, undefined);
+  try {
+    const kernels = await compileKernels(device, { rowWorkgroup: 8 });
+    const binder = new Binder(device, memory);
+    const step = memory.createWith('step', new Uint32Array([tokens, 0, 1, 0]), BUFFER_USAGE.UNIFORM);
+    const dummy = memory.create('dummy', 16, BUFFER_USAGE.STORAGE);
+    const ops = new Ops(device, kernels, binder, step, dummy);
+    const exponents = new Uint8Array(Math.ceil((eOffset + w.length + 8) / 4) * 4);
+    const signMantissa = new Uint8Array(Math.ceil((smOffset + w.length + 8) / 4) * 4);
+    w.forEach((v, i) => {
+      exponents[eOffset + i] = (v >> 7) & 0xff;
+      signMantissa[smOffset + i] = ((v >> 8) & 0x80) | (v & 0x7f);
+    });
+    const eBuf = memory.createWith('exponents', exponents, BUFFER_USAGE.STORAGE);
+    const smBuf = memory.createWith('sign_mantissa', signMantissa, BUFFER_USAGE.STORAGE);
+    const xBuf = memory.createWith('x', x, BUFFER_USAGE.STORAGE);
+    const yBuf = memory.create('y', tokens * rows * 4, BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_SRC);
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    ops.matvec(pass, { buffer: eBuf, byteOffset: eOffset, rows, cols, name: 'w', signMantissa: { buffer: smBuf, byteOffset: smOffset } }, xBuf, yBuf, tokens);
     pass.end();
     device.queue.submit([enc.finish()]);
     return await readF32(device, memory, yBuf);
@@ -43,6 +78,30 @@ async function product(w: Uint16Array, rows: number, cols: number, x: Float32Arr
 }
 
 describe('rt-matvec load paths', () => {
+  it('weights read as an exponent plane beside sign_mantissa give the bits of the BF16 matrix (8-byte and gathered loads, 1 and 2 tokens)', async () => {
+    for (const [rows, cols] of [
+      [37, 136],
+      [5, 100],
+    ] as const) {
+      const w = syntheticBf16Weights(rows * cols, { seed: rows + 1, std: 0.5 });
+      const x = new Float32Array(2 * cols).map((_, i) => Math.cos(i * 0.29) * 2);
+      const bf16 = Buffer.from((await product(w, rows, cols, x, 0)).buffer);
+      const one = Buffer.from((await product(w, rows, cols, x.subarray(0, cols), 0, undefined, 1)).buffer);
+      for (const [eOffset, smOffset] of [
+        [0, 0],
+        [8, 264],
+        [256, 8],
+        [1, 6],
+        [3, 3],
+      ] as const) {
+        const planes = Buffer.from((await productPlanes(w, rows, cols, x, 2, eOffset, smOffset)).buffer);
+        assert.ok(planes.equals(bf16), `[${rows}, ${cols}] planes at ${eOffset}, ${smOffset}, 2 tokens`);
+        const single = Buffer.from((await productPlanes(w, rows, cols, x.subarray(0, cols), 1, eOffset, smOffset)).buffer);
+        assert.ok(single.equals(one), `[${rows}, ${cols}] planes at ${eOffset}, ${smOffset}, 1 token`);
+      }
+    }
+  });
+
   for (const [rows, cols] of [
     [37, 136],
     [5, 100],

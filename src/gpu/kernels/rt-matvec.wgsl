@@ -18,6 +18,15 @@
 //   7 x4      storage read   the same buffer as x, as 16-byte words (read only with FLAG_VEC4)
 //   8 y2      storage rw     f32 [n_tokens, seg2 - seg1]: rows [seg1, seg2) of the result
 //   9 y3      storage rw     f32 [n_tokens, rows - seg2]: rows [seg2, rows)
+//  10 e2      storage read   with PLANES: the exponent plane, one byte per element, 8 per vec2
+//  11 s2      storage read   with PLANES: sign_mantissa, one byte per element; element e of e2 has its
+//                            sign_mantissa byte at element e + sm_delta of s2 (wrapping u32 sum)
+//
+// Planes (pipeline constant PLANES; a DF11 unit decoded to its exponent plane, beside the unit's own
+// sign_mantissa): W's BF16 value e is (sm & 0x80) << 8 | exponent << 7 | (sm & 0x7f). The words a chunk
+// is made of are the same bits as the BF16 path loads, and the sums below are the same code, so a
+// product over planes equals the product over the decoded BF16 matrix bit for bit. `w` and `w4` are
+// not read then; w_offset and w_offset_b are elements of e2.
 //
 // Segments: one dispatch can compute several matrices that lie back to back in w with the same
 // columns (the q, k and v projections) into their own buffers: result row r goes to y when r < seg1,
@@ -44,7 +53,8 @@
 // binary tree. A chunk's dot product is computed by the same code whichever way its bytes were loaded.
 //
 // Loads: with FLAG_VEC4 (the host sets it when w_offset and cols are multiples of 8, so that every
-// row starts on a 16-byte boundary) a chunk is one 16-byte load of W and two of x, and neighbouring
+// row starts on a 16-byte boundary; with PLANES also sm_delta) a chunk is one 16-byte load of W (with
+// PLANES, one 8-byte load from each plane) and two of x, and neighbouring
 // invocations read neighbouring 16 bytes (coalesced). UNROLL chunks of every row are loaded before
 // any is added, in straight-line code: the flag is tested once per workgroup, not per load (with a
 // branch around each load the compiler kept about one load in flight, and a 14336 x 4096 product ran
@@ -65,6 +75,7 @@ struct Params {
   w_offset_b: u32,
   seg1: u32,
   seg2: u32,
+  sm_delta: u32,
 }
 
 struct Step {
@@ -95,11 +106,15 @@ const CHUNK: u32 = 8u;
 @group(0) @binding(7) var<storage, read> x4: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> y2: array<f32>;
 @group(0) @binding(9) var<storage, read_write> y3: array<f32>;
+@group(0) @binding(10) var<storage, read> e2: array<vec2<u32>>;
+@group(0) @binding(11) var<storage, read> s2: array<vec2<u32>>;
 
 override WG: u32 = 256u;
 /** Rows per workgroup, 1 to MAX_ROWS. */
 override ROWS: u32 = 2u;
 const MAX_ROWS: u32 = 4u;
+/** W is read from an exponent plane and sign_mantissa (pipeline constant; see Planes above). */
+override PLANES: bool = false;
 /** Rows of W' beside those of W (pipeline constant; see Pairs above). */
 override PAIR: bool = false;
 /** Product rows per workgroup: ROWS of W, and as many of W' in a pair. */
@@ -135,14 +150,46 @@ fn chunk_dot(c: Chunk) -> f32 {
   return dot(wa, c.xa) + dot(wb, c.xb);
 }
 
+/** Two BF16 values (low half first) from two sign_mantissa bytes and two exponent bytes (low bytes first). */
+fn pack2(sm2: u32, e2: u32) -> u32 {
+  let x = (sm2 & 0xffu) | ((sm2 & 0xff00u) << 8u);
+  let y = (e2 & 0xffu) | ((e2 & 0xff00u) << 8u);
+  return ((x & 0x00800080u) << 8u) | (x & 0x007f007fu) | (y << 7u);
+}
+
+/** Byte e of a byte plane viewed as vec2<u32> words. */
+fn plane_byte(word: vec2<u32>, e: u32) -> u32 {
+  return (word[(e >> 2u) & 1u] >> ((e & 3u) * 8u)) & 0xffu;
+}
+
+/** Chunk c (elements 8c .. 8c + 7 of e2) as 4 words of BF16 pairs, from the planes. */
+fn plane_chunk(c: u32) -> vec4<u32> {
+  let e = e2[c];
+  let m = s2[u32(i32(c) + (bitcast<i32>(params.sm_delta) >> 3u))];
+  return vec4<u32>(pack2(m.x, e.x), pack2(m.x >> 16u, e.x >> 16u), pack2(m.y, e.y), pack2(m.y >> 16u, e.y >> 16u));
+}
+
 /** The 16 bits of column `col` of the row whose column 0 is element `e_row` of w; 0 past the row. */
 fn gather_half(e_row: u32, col: u32) -> u32 {
   if (col >= params.cols) {
     return 0u;
   }
   let e = e_row + col;
+  if (PLANES) {
+    let m = e + params.sm_delta;
+    let sm = plane_byte(s2[m >> 3u], m);
+    return ((sm & 0x80u) << 8u) | (plane_byte(e2[e >> 3u], e) << 7u) | (sm & 0x7fu);
+  }
   let word = w[e >> 1u];
   return select(word & 0xffffu, word >> 16u, (e & 1u) == 1u);
+}
+
+/** 16-byte path: chunk c of the bound weights (c counts 8 elements from the start of w or e2). */
+fn w_chunk(c: u32) -> vec4<u32> {
+  if (PLANES) {
+    return plane_chunk(c);
+  }
+  return w4[c];
 }
 
 /** x[xbase + col], or 0 past the row. */
@@ -169,7 +216,7 @@ fn load_x(xbase: u32, j: u32) -> Chunk {
 /** The weights of chunk j of the row starting at element e_row of w. */
 fn load_w(e_row: u32, j: u32) -> vec4<u32> {
   if ((params.flags & FLAG_VEC4) != 0u) {
-    return w4[(e_row >> 3u) + j];
+    return w_chunk((e_row >> 3u) + j);
   }
   var v: vec4<u32>;
   let c0 = j * CHUNK;
@@ -208,7 +255,7 @@ fn sums_vec4(row0: u32, nrows: u32, xbase: u32, chunks: u32, lid: u32) -> array<
       if (s < SLOTS) {
         let w0 = slot_row(row0, nrows, s) >> 3u;
         for (var u = 0u; u < UNROLL; u++) {
-          ws[s * UNROLL + u] = w4[w0 + min(base + u * WG + lid, chunks - 1u)];
+          ws[s * UNROLL + u] = w_chunk(w0 + min(base + u * WG + lid, chunks - 1u));
         }
       }
     }
@@ -251,7 +298,7 @@ fn sums_vec4_batch(row0: u32, nrows: u32, t0: u32, chunks: u32, lid: u32) -> arr
       if (s < SLOTS) {
         let w0 = slot_row(row0, nrows, s) >> 3u;
         for (var u = 0u; u < UNROLL; u++) {
-          ws[s * UNROLL + u] = w4[w0 + min(base + u * WG + lid, chunks - 1u)];
+          ws[s * UNROLL + u] = w_chunk(w0 + min(base + u * WG + lid, chunks - 1u));
         }
       }
     }

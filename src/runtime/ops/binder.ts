@@ -112,15 +112,13 @@ export class Binder {
   }
 
   /**
-   * The binding of `elements` BF16 values starting at byte `byteOffset` of `buffer`: the range starts
-   * at the aligned offset below and ends at the 4-byte boundary after the last element.
-   * @throws Df11Error 'gpu-limit' when the range exceeds maxStorageBufferBindingSize.
+   * The binding that covers bytes [byteOffset, endByte) of `buffer`: its start and size (to the next
+   * `endAlign` boundary where the buffer has it: a byte plane is read in 8-byte words).
    */
-  /** The binding that covers bytes [byteOffset, endByte) of `buffer`: its start and size. */
-  private weightSpan(buffer: GPUBuffer, byteOffset: number, endByte: number): { start: number; size: number } {
+  private weightSpan(buffer: GPUBuffer, byteOffset: number, endByte: number, endAlign = 4): { start: number; size: number } {
     const alignment = this.device.limits.minStorageBufferOffsetAlignment;
     const start = Math.floor(byteOffset / alignment) * alignment;
-    return { start, size: Math.min(align(endByte, 4), buffer.size) - start };
+    return { start, size: Math.min(align(endByte, endAlign), Math.floor(buffer.size / 4) * 4) - start };
   }
 
   /** True when one binding covers bytes [byteOffset, endByte) of `buffer` within the device's limit. */
@@ -128,14 +126,21 @@ export class Binder {
     return this.weightSpan(buffer, byteOffset, endByte).size <= this.device.limits.maxStorageBufferBindingSize;
   }
 
-  weightBinding(buffer: GPUBuffer, byteOffset: number, elements: number, what: string): WeightBinding {
-    if (byteOffset % BF16_BYTES !== 0) throw new RangeError(`${what}: BF16 data at odd byte offset ${byteOffset}`);
-    if (byteOffset + elements * BF16_BYTES > buffer.size) throw new RangeError(`${what}: ${elements} elements at byte ${byteOffset} overrun a buffer of ${buffer.size} bytes`);
-    const { start, size } = this.weightSpan(buffer, byteOffset, byteOffset + elements * BF16_BYTES);
+  /**
+   * The binding of `elements` values of `elementBytes` bytes (BF16, or 1 for a byte plane) starting
+   * at byte `byteOffset` of `buffer`: the range starts at the aligned offset below and ends at the
+   * 4-byte boundary after the last element (a byte plane: the 8-byte boundary, where the buffer
+   * extends that far).
+   * @throws Df11Error 'gpu-limit' when the range exceeds maxStorageBufferBindingSize.
+   */
+  weightBinding(buffer: GPUBuffer, byteOffset: number, elements: number, what: string, elementBytes = BF16_BYTES): WeightBinding {
+    if (byteOffset % elementBytes !== 0) throw new RangeError(`${what}: ${elementBytes}-byte elements at byte offset ${byteOffset}`);
+    if (byteOffset + elements * elementBytes > buffer.size) throw new RangeError(`${what}: ${elements} elements at byte ${byteOffset} overrun a buffer of ${buffer.size} bytes`);
+    const { start, size } = this.weightSpan(buffer, byteOffset, byteOffset + elements * elementBytes, elementBytes === 1 ? 8 : 4);
     if (size > this.device.limits.maxStorageBufferBindingSize) {
       throw new Df11Error('gpu-limit', `${what} spans ${size} bytes; the device binds at most ${this.device.limits.maxStorageBufferBindingSize}`);
     }
-    return { slice: { buffer, offset: start, size }, elementOffset: (byteOffset - start) / BF16_BYTES };
+    return { slice: { buffer, offset: start, size }, elementOffset: (byteOffset - start) / elementBytes };
   }
 
   /** Forgets bind groups (after buffers they name were destroyed). Uniform buffers stay. */

@@ -23,8 +23,13 @@ export interface KernelSource {
   bindings: readonly BindingKind[];
   /** Invocations per workgroup (override WG); a row kernel takes the row workgroup size of KernelShape. */
   workgroupSize: number | 'row';
-  /** rt-matvec's pipeline constants: gate/up pairs, several tokens per workgroup (entry point main_batch). */
-  matvec?: { pair: boolean; batch: boolean };
+  /**
+   * rt-matvec's pipeline constants: gate/up pairs, several tokens per workgroup (entry point
+   * main_batch), weights read from an exponent plane and sign_mantissa.
+   */
+  matvec?: { pair: boolean; batch: boolean; planes: boolean };
+  /** rt-embed's PLANES constant. */
+  planes?: boolean;
 }
 
 /** Invocations per workgroup of the per-row kernels (matvec, rmsnorm, attention). */
@@ -43,17 +48,25 @@ export const ATTENTION_SEGMENT = 256;
 /** Invocations of the single argmax workgroup. */
 export const ARGMAX_WORKGROUP = 256;
 
-const MATVEC_BINDINGS = ['uniform', 'uniform', 'read', 'read', 'write', 'read', 'read', 'read', 'write', 'write'] as const;
+const EMBED_BINDINGS = ['uniform', 'uniform', 'read', 'read', 'write', 'read'] as const;
+const MATVEC_BINDINGS = ['uniform', 'uniform', 'read', 'read', 'write', 'read', 'read', 'read', 'write', 'write', 'read', 'read'] as const;
 
 export const KERNELS = {
-  embed: { code: rtEmbedWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write'], workgroupSize: ELEMENT_WORKGROUP },
+  embed: { code: rtEmbedWgsl, bindings: EMBED_BINDINGS, workgroupSize: ELEMENT_WORKGROUP },
+  /** rt-embed reading an exponent plane beside sign_mantissa. */
+  embedPlanes: { code: rtEmbedWgsl, bindings: EMBED_BINDINGS, workgroupSize: ELEMENT_WORKGROUP, planes: true },
   rmsnorm: { code: rtRmsnormWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'write'], workgroupSize: 'row' },
-  matvec: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: 'row', matvec: { pair: false, batch: false } },
+  matvec: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: 'row', matvec: { pair: false, batch: false, planes: false } },
   /** rt-matvec with PAIR: the gate and up products and the activation in one dispatch. */
-  matvecPair: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: 'row', matvec: { pair: true, batch: false } },
+  matvecPair: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: 'row', matvec: { pair: true, batch: false, planes: false } },
   /** rt-matvec and its pair with several tokens per workgroup (prompts). */
-  matvecBatch: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: 'row', matvec: { pair: false, batch: true } },
-  matvecPairBatch: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: 'row', matvec: { pair: true, batch: true } },
+  matvecBatch: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: 'row', matvec: { pair: false, batch: true, planes: false } },
+  matvecPairBatch: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: 'row', matvec: { pair: true, batch: true, planes: false } },
+  /** The four above reading DF11 weights as an exponent plane beside sign_mantissa. */
+  matvecPlanes: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: 'row', matvec: { pair: false, batch: false, planes: true } },
+  matvecPairPlanes: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: 'row', matvec: { pair: true, batch: false, planes: true } },
+  matvecBatchPlanes: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: 'row', matvec: { pair: false, batch: true, planes: true } },
+  matvecPairBatchPlanes: { code: rtMatvecWgsl, bindings: MATVEC_BINDINGS, workgroupSize: 'row', matvec: { pair: true, batch: true, planes: true } },
   headNorm: { code: rtHeadNormWgsl, bindings: ['uniform', 'uniform', 'read', 'write'], workgroupSize: 'row' },
   rope: { code: rtRopeWgsl, bindings: ['uniform', 'uniform', 'read', 'write', 'read', 'read', 'write', 'write'], workgroupSize: ELEMENT_WORKGROUP },
   attention: { code: rtAttentionWgsl, bindings: ['uniform', 'uniform', 'read', 'read', 'read', 'write'], workgroupSize: 'row' },
@@ -105,7 +118,7 @@ async function compileKernel(device: GPUDevice, name: KernelName, workgroupSize:
   const pipeline = device.createComputePipeline({
     label,
     layout: device.createPipelineLayout({ label, bindGroupLayouts: [layout] }),
-    compute: { module, entryPoint: mv?.batch ? 'main_batch' : 'main', constants: { WG: workgroupSize, ...(mv ? { ROWS: matvecRows, PAIR: mv.pair ? 1 : 0, TOKENS: tokens } : {}) } },
+    compute: { module, entryPoint: mv?.batch ? 'main_batch' : 'main', constants: { WG: workgroupSize, ...(mv ? { ROWS: matvecRows, PAIR: mv.pair ? 1 : 0, TOKENS: tokens, PLANES: mv.planes ? 1 : 0 } : {}), ...(src.planes ? { PLANES: 1 } : {}) } },
   });
   const error = await device.popErrorScope();
   if (error) {

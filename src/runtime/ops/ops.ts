@@ -4,8 +4,8 @@
  * bound whole unless a slice is given.
  */
 import { Df11Error } from '../../errors.js';
-import type { WeightRef } from '../weights/weight-provider.js';
-import type { Binder } from './binder.js';
+import { elementBytes, type WeightRef } from '../weights/weight-provider.js';
+import type { Binder, BufferSlice } from './binder.js';
 import { ATTENTION_SEGMENT, type Kernel, type KernelSet } from './kernel-set.js';
 import type { TapeOp } from './tape.js';
 
@@ -18,13 +18,25 @@ const F32_BYTES = 4;
 /** BF16 columns per 16-byte load of rt-matvec's vectorised path. */
 const VEC4_COLUMNS = 8;
 const VEC4_BYTES = 16;
-const BF16_BYTES = 2;
+/** Bytes of one 8-element load from a byte plane (rt-matvec's e2, s2). */
+const PLANE_WORD_BYTES = 8;
 const SPARE_BYTES = 16;
 const STORAGE = 0x80;
 
-/** The bytes from the first matrix's start to the last one's end. */
+/** The bytes of `buffer` from the first matrix's start to the last one's end. */
 function byteRange(ws: readonly WeightRef[]): { lo: number; hi: number } {
-  return { lo: Math.min(...ws.map((m) => m.byteOffset)), hi: Math.max(...ws.map((m) => m.byteOffset + m.rows * m.cols * BF16_BYTES)) };
+  return { lo: Math.min(...ws.map((m) => m.byteOffset)), hi: Math.max(...ws.map((m) => m.byteOffset + m.rows * m.cols * elementBytes(m))) };
+}
+
+/** The same for the sign_mantissa plane of matrices given as planes. */
+function smRange(ws: readonly WeightRef[]): { lo: number; hi: number } {
+  return { lo: Math.min(...ws.map((m) => m.signMantissa!.byteOffset)), hi: Math.max(...ws.map((m) => m.signMantissa!.byteOffset + m.rows * m.cols)) };
+}
+
+/** True when the matrices are stored alike: all BF16, or all planes over one sign_mantissa buffer. */
+function sameStorage(ws: readonly WeightRef[]): boolean {
+  const sm = ws[0]!.signMantissa?.buffer;
+  return ws.every((m) => m.buffer === ws[0]!.buffer && m.signMantissa?.buffer === sm);
 }
 
 function groups(n: number, size: number): number {
@@ -67,10 +79,19 @@ export class Ops {
 
   /** x[t, :] = table[ids[t], :] for t < n; table [vocab, hidden] BF16. */
   embed(pass: GPUComputePassEncoder, table: WeightRef, ids: GPUBuffer, x: GPUBuffer, n: number): void {
-    const k = this.kernels.embed;
-    const w = this.binder.weightBinding(table.buffer, table.byteOffset, table.rows * table.cols, table.name);
-    const params = this.binder.uniform([table.cols, table.rows, w.elementOffset]);
-    this.dispatch(pass, k, [params, { buffer: this.step }, w.slice, { buffer: ids }, { buffer: x }], groups(table.cols, k.workgroupSize), n);
+    const planes = table.signMantissa;
+    const k = planes ? this.kernels.embedPlanes : this.kernels.embed;
+    const count = table.rows * table.cols;
+    const w = this.binder.weightBinding(table.buffer, table.byteOffset, count, table.name, elementBytes(table));
+    let sm: BufferSlice = { buffer: this.dummy };
+    let delta = 0;
+    if (planes) {
+      const b = this.binder.weightBinding(planes.buffer, planes.byteOffset, count, `${table.name} (sign_mantissa)`, 1);
+      sm = b.slice;
+      delta = b.elementOffset - w.elementOffset;
+    }
+    const params = this.binder.uniform([table.cols, table.rows, w.elementOffset, delta >>> 0]);
+    this.dispatch(pass, k, [params, { buffer: this.step }, w.slice, { buffer: ids }, { buffer: x }, sm], groups(table.cols, k.workgroupSize), n);
   }
 
   /** out = rmsnorm(x) * weight over rows of `dim`; `rows` rows, or only row n_tokens - 1 into out row 0. */
@@ -127,7 +148,7 @@ export class Ops {
    * with the activation. Both ways give the same bits.
    */
   gateUp(pass: GPUComputePassEncoder, gate: WeightRef, up: WeightRef, x: GPUBuffer, out: GPUBuffer, n: number): void {
-    if (gate.buffer === up.buffer && gate.rows === up.rows && gate.cols === up.cols && this.bindable([gate, up])) {
+    if (sameStorage([gate, up]) && gate.rows === up.rows && gate.cols === up.cols && this.bindable([gate, up])) {
       this.product(pass, 'pair', [gate, up], x, [out], n, 0, undefined);
       return;
     }
@@ -135,20 +156,27 @@ export class Ops {
     this.matvec(pass, up, x, out, n, { swiglu: true });
   }
 
-  /** True when the matrices lie back to back in one buffer, with the same columns, within one binding. */
+  /** True when the matrices lie back to back in one buffer (planes: in both), with the same columns, within one binding. */
   private backToBack(ws: readonly WeightRef[]): boolean {
+    if (!sameStorage(ws)) return false;
     for (let i = 1; i < ws.length; i++) {
       const p = ws[i - 1]!;
       const m = ws[i]!;
-      if (m.buffer !== p.buffer || m.cols !== p.cols || m.byteOffset !== p.byteOffset + p.rows * p.cols * BF16_BYTES) return false;
+      const n = p.rows * p.cols;
+      if (m.cols !== p.cols || m.byteOffset !== p.byteOffset + n * elementBytes(p)) return false;
+      if (p.signMantissa && m.signMantissa!.byteOffset !== p.signMantissa.byteOffset + n) return false;
     }
     return this.bindable(ws);
   }
 
-  /** True when one binding of at most maxStorageBufferBindingSize covers every matrix. */
+  /** True when one binding of at most maxStorageBufferBindingSize covers every matrix (planes: in both). */
   private bindable(ws: readonly WeightRef[]): boolean {
     const { lo, hi } = byteRange(ws);
-    return this.binder.fitsOneBinding(ws[0]!.buffer, lo, hi);
+    if (!this.binder.fitsOneBinding(ws[0]!.buffer, lo, hi)) return false;
+    const sm = ws[0]!.signMantissa;
+    if (sm === undefined) return true;
+    const r = smRange(ws);
+    return this.binder.fitsOneBinding(sm.buffer, r.lo, r.hi);
   }
 
   /**
@@ -158,29 +186,66 @@ export class Ops {
    */
   private product(pass: GPUComputePassEncoder, kind: 'plain' | 'pair', ws: readonly WeightRef[], x: GPUBuffer, ys: readonly GPUBuffer[], n: number, flags: number, bias: GPUBuffer | undefined): void {
     const pair = kind === 'pair';
-    const kernels = this.kernels;
-    const k = n > 1 ? (pair ? kernels.matvecPairBatch : kernels.matvecBatch) : pair ? kernels.matvecPair : kernels.matvec;
     const first = ws[0]!;
+    const planes = first.signMantissa !== undefined;
+    if (!sameStorage(ws)) throw new RangeError(`matvec ${ws.map((m) => m.name).join(' + ')}: matrices stored differently`);
+    const kernels = this.kernels;
+    const k = planes
+      ? n > 1
+        ? pair
+          ? kernels.matvecPairBatchPlanes
+          : kernels.matvecBatchPlanes
+        : pair
+          ? kernels.matvecPairPlanes
+          : kernels.matvecPlanes
+      : n > 1
+        ? pair
+          ? kernels.matvecPairBatch
+          : kernels.matvecBatch
+        : pair
+          ? kernels.matvecPair
+          : kernels.matvec;
     const cols = first.cols;
     const rows = pair ? first.rows : ws.reduce((s, m) => s + m.rows, 0);
     const names = ws.map((m) => m.name).join(' + ');
     ws.forEach((m, i) => {
       if (x.size < n * cols * F32_BYTES || ys[pair ? 0 : i]!.size < n * m.rows * F32_BYTES) throw new RangeError(`matvec ${m.name}: activation buffers too small for ${n} tokens`);
     });
-    // one binding from the first matrix to the end of the last
+    // one binding from the first matrix to the end of the last (planes: one per plane)
+    const eb = elementBytes(first);
     const { lo, hi } = byteRange(ws);
-    const wb = this.binder.weightBinding(first.buffer, lo, (hi - lo) / BF16_BYTES, names);
-    const offsets = ws.map((m) => wb.elementOffset + (m.byteOffset - lo) / BF16_BYTES);
+    const wb = this.binder.weightBinding(first.buffer, lo, (hi - lo) / eb, names, eb);
+    const offsets = ws.map((m) => wb.elementOffset + (m.byteOffset - lo) / eb);
+    let sm: { slice: { buffer: GPUBuffer; offset?: number; size?: number }; delta: number } | undefined;
+    if (planes) {
+      const r = smRange(ws);
+      const sb = this.binder.weightBinding(first.signMantissa!.buffer, r.lo, r.hi - r.lo, `${names} (sign_mantissa)`, 1);
+      // element e of the exponent binding has its sign_mantissa byte at element e + delta of this one
+      const delta = sb.elementOffset + (first.signMantissa!.byteOffset - r.lo) - offsets[0]!;
+      sm = { slice: sb.slice, delta };
+      // the planes are read in 8-byte words: each binding must reach the word of its last byte
+      for (const [slice, end] of [[wb.slice, hi], [sb.slice, r.hi]] as const) {
+        if ((slice.offset ?? 0) + (slice.size ?? 0) < Math.ceil(end / PLANE_WORD_BYTES) * PLANE_WORD_BYTES) {
+          throw new RangeError(`matvec ${names}: a byte plane's buffer ends within the 8-byte word of its last element`);
+        }
+      }
+    }
     const rowGroups = Math.ceil(rows / k.rowsPerWorkgroup);
     const gridX = Math.min(rowGroups, this.device.limits.maxComputeWorkgroupsPerDimension);
     // 16-byte loads when every row starts on a 16-byte boundary of the bound range (then the range,
     // which ends with the last row, is a whole number of 16-byte words too)
-    const vec4 = offsets.every((o) => o % VEC4_COLUMNS === 0) && cols % VEC4_COLUMNS === 0 && (wb.slice.size ?? 0) % VEC4_BYTES === 0 && x.size >= VEC4_BYTES;
+    // (planes: 8-byte loads of each plane, both bindings whole 8-byte words, chunks aligned alike)
+    const wordBytes = planes ? PLANE_WORD_BYTES : VEC4_BYTES;
+    const planesAligned = !planes || (sm!.delta % VEC4_COLUMNS === 0 && (sm!.slice.size ?? 0) % PLANE_WORD_BYTES === 0);
+    const vec4 = offsets.every((o) => o % VEC4_COLUMNS === 0) && cols % VEC4_COLUMNS === 0 && (wb.slice.size ?? 0) % wordBytes === 0 && x.size >= VEC4_BYTES && planesAligned;
     const all = flags | (bias ? FLAG_BIAS : 0) | (vec4 ? FLAG_VEC4 : 0);
     const seg1 = pair || ws.length === 1 ? rows : ws[0]!.rows;
     const seg2 = pair || ws.length === 1 ? rows : ws[0]!.rows + ws[1]!.rows;
-    const params = this.binder.uniform([rows, cols, offsets[0]!, all, gridX, pair ? offsets[1]! : 0, seg1, seg2]);
-    const w4 = vec4 ? wb.slice : { buffer: this.dummy };
+    const params = this.binder.uniform([rows, cols, offsets[0]!, all, gridX, pair ? offsets[1]! : 0, seg1, seg2, planes ? sm!.delta >>> 0 : 0]);
+    const w = planes ? { buffer: this.dummy } : wb.slice;
+    const w4 = vec4 && !planes ? wb.slice : { buffer: this.dummy };
+    const e2 = planes ? wb.slice : { buffer: this.dummy };
+    const s2 = planes ? sm!.slice : { buffer: this.dummy };
     const x4 = vec4 ? { buffer: x, offset: 0, size: Math.floor(x.size / VEC4_BYTES) * VEC4_BYTES } : { buffer: this.dummy };
     const y = ys[0]!;
     // unused outputs: spare buffers the kernel never reaches
@@ -189,7 +254,7 @@ export class Ops {
     this.dispatch(
       pass,
       k,
-      [params, { buffer: this.step }, wb.slice, { buffer: x }, { buffer: y }, { buffer: bias ?? this.dummy }, w4, x4, { buffer: y2 }, { buffer: y3 }],
+      [params, { buffer: this.step }, w, { buffer: x }, { buffer: y }, { buffer: bias ?? this.dummy }, w4, x4, { buffer: y2 }, { buffer: y3 }, e2, s2],
       ...((n > 1 ? [groups(n, k.tokensPerWorkgroup), gridX, groups(rowGroups, gridX)] : [gridX, groups(rowGroups, gridX), n]) as [number, number, number]),
     );
   }

@@ -2,6 +2,10 @@
  * DF11 weights (mode df11): every unit stays resident on the GPU compressed; before a group of
  * matrices is used (the embedding, a decoder layer, the head), the units holding it are decoded by
  * the WebGPU decoder into one reused scratch buffer, in the same compute pass as the layer's kernels.
+ * Where the decoder writes exponent planes, the matrices of the products (layers, head) are decoded
+ * to their exponent plane only, one byte per weight, and the products read it beside the unit's
+ * resident sign_mantissa (WeightRef planes): half the scratch (one byte per weight), no sign_mantissa
+ * pass in the decoder, and the same bits as the BF16 matrix. The embedding lookup reads planes too.
  * A unit's decoded BF16 vector is cut at its split_positions into one matrix per attr, in the order
  * of the pattern dict's attrs (df11-format.md §9); shapes come from config.json.
  *
@@ -12,6 +16,7 @@
 import { Df11Error } from '../../errors.js';
 import { unitPieces } from '../../format/df11-pieces.js';
 import { shapesFromConfig } from '../../format/df11-pieces.js';
+import type { DecodeOutput } from '../../gpu/decode-plan.js';
 import { GpuDecoder, type GpuDecoderOptions } from '../../gpu/decoder.js';
 import type { GpuUnit } from '../../gpu/gpu-unit.js';
 import { align, BUFFER_USAGE, UploadPacer, type GpuMemory } from '../gpu-memory.js';
@@ -21,7 +26,8 @@ import { EMBEDDING_WEIGHT, LAYER_MATRICES, LM_HEAD_WEIGHT, matrixWeight, type La
 import { checkBf16Matrix, matrixShape, vocabShape } from './matrix-shapes.js';
 import type { CommandRecorder, EmbeddingLookup, LayerMatrices, WeightProvider, WeightRef } from './weight-provider.js';
 
-const BF16_BYTES = 2;
+/** Scratch bytes per element of each decode output. */
+const OUTPUT_BYTES: Readonly<Record<DecodeOutput, number>> = { bf16: 2, exponents: 1 };
 /** Units are placed in the scratch buffer at this alignment (minStorageBufferOffsetAlignment <= 256). */
 const SCRATCH_ALIGN_BYTES = 256;
 
@@ -34,11 +40,20 @@ interface LoadedUnit {
   bytes: number;
 }
 
-/** A set of units decoded together, and each one's byte offset in the scratch buffer. */
+/** A set of units decoded together, to BF16 or to exponent planes, and each one's byte offset in the scratch buffer. */
 interface DecodeGroup {
   key: string;
+  output: DecodeOutput;
   offsets: Map<string, number>;
   bytes: number;
+}
+
+export interface Df11ProviderOptions {
+  /**
+   * Decode the matrices of the products to exponent planes where the decoder can (default true);
+   * false decodes them to BF16 (the same bits, more scratch traffic; for comparisons).
+   */
+  exponentPlanes?: boolean;
 }
 
 export class Df11WeightProvider implements WeightProvider {
@@ -58,6 +73,8 @@ export class Df11WeightProvider implements WeightProvider {
     private readonly units: Map<string, LoadedUnit>,
     private readonly placements: Map<string, Placement>,
     private readonly layerCount: number,
+    /** How the units are decoded ('exponents' where the decoder can). */
+    private readonly productOutput: DecodeOutput,
   ) {}
 
   get gpuBytes(): number {
@@ -70,12 +87,13 @@ export class Df11WeightProvider implements WeightProvider {
    * @throws Df11Error 'unit-invalid' (pieces that do not match the config's shapes, bad unit data),
    *   'tensor-not-found' (a matrix in no unit and no tensor), 'gpu-memory', 'gpu-limit'.
    */
-  static async create(memory: GpuMemory, files: Df11ModelFiles, config: ModelConfig, decoderOptions: GpuDecoderOptions = {}): Promise<Df11WeightProvider> {
+  static async create(memory: GpuMemory, files: Df11ModelFiles, config: ModelConfig, decoderOptions: GpuDecoderOptions = {}, options: Df11ProviderOptions = {}): Promise<Df11WeightProvider> {
     const decoder = await GpuDecoder.create(memory.device, decoderOptions);
     const units = new Map<string, LoadedUnit>();
     const placements = new Map<string, Placement>();
     const lookup = shapesFromConfig(files.config);
-    const p = new Df11WeightProvider(memory, decoder, units, placements, config.layers);
+    const planes = (options.exponentPlanes ?? true) && decoder.writesExponentPlane;
+    const p = new Df11WeightProvider(memory, decoder, units, placements, config.layers, planes ? 'exponents' : 'bf16');
     const pacer = new UploadPacer(memory.device);
     try {
       for (const info of files.units) {
@@ -126,53 +144,57 @@ export class Df11WeightProvider implements WeightProvider {
     this.placements.set(name, { kind: 'plain', ref: { buffer, byteOffset: 0, rows, cols, name } });
   }
 
-  /** The units holding `names`, in first-use order, with their scratch offsets. */
-  private decodeGroup(names: readonly string[]): DecodeGroup {
+  /** The units holding `names`, in first-use order, with their scratch offsets for `output`. */
+  private decodeGroup(names: readonly string[], output: DecodeOutput): DecodeGroup {
     const paths: string[] = [];
     for (const n of names) {
       const at = this.placements.get(n);
       if (at?.kind === 'unit' && !paths.includes(at.unit)) paths.push(at.unit);
     }
-    const key = paths.join('|');
+    const key = `${output}:${paths.join('|')}`;
     let g = this.groupsByKey.get(key);
     if (g === undefined) {
       const offsets = new Map<string, number>();
       let bytes = 0;
       for (const path of paths) {
         offsets.set(path, bytes);
-        bytes = align(bytes + this.units.get(path)!.info.geometry.n * BF16_BYTES, SCRATCH_ALIGN_BYTES);
+        bytes = align(bytes + this.units.get(path)!.info.geometry.n * OUTPUT_BYTES[output], SCRATCH_ALIGN_BYTES);
       }
-      g = { key, offsets, bytes };
+      g = { key, output, offsets, bytes };
       this.groupsByKey.set(key, g);
     }
     return g;
   }
 
-  private groupNames(): string[][] {
-    const groups = [[EMBEDDING_WEIGHT], [this.headName]];
-    for (let l = 0; l < this.layerCount; l++) groups.push(LAYER_MATRICES.map((m) => matrixWeight(l, m)));
+  /** Every decode group: the embedding, the head and each layer. */
+  private groups(): DecodeGroup[] {
+    const groups = [this.decodeGroup([EMBEDDING_WEIGHT], this.productOutput), this.decodeGroup([this.headName], this.productOutput)];
+    for (let l = 0; l < this.layerCount; l++) groups.push(this.decodeGroup(LAYER_MATRICES.map((m) => matrixWeight(l, m)), this.productOutput));
     return groups;
   }
 
   private allocateScratch(): void {
-    const bytes = Math.max(0, ...this.groupNames().map((names) => this.decodeGroup(names).bytes));
+    const bytes = Math.max(0, ...this.groups().map((g) => g.bytes));
     if (bytes === 0) return;
     this.scratch = this.memory.create('df11.scratch', bytes, BUFFER_USAGE.STORAGE);
     this.trackedBytes += this.scratch.size;
   }
 
-  /** Records the decode of the group holding `names` unless the scratch holds it already. */
-  private refs(names: readonly string[], rec: CommandRecorder): WeightRef[] {
-    const g = this.decodeGroup(names);
+  /** Records the decode of the group holding `names` (to `output`) unless the scratch holds it already. */
+  private refs(names: readonly string[], rec: CommandRecorder, output: DecodeOutput): WeightRef[] {
+    const g = this.decodeGroup(names, output);
     if (g.offsets.size > 0 && this.scratchGroup !== g.key) {
       const pass = rec.pass();
-      for (const [path, offset] of g.offsets) this.decoder.decodeInPass(pass, this.units.get(path)!.gpu, this.scratch!, offset);
+      for (const [path, offset] of g.offsets) this.decoder.decodeInPass(pass, this.units.get(path)!.gpu, this.scratch!, offset, output);
       this.scratchGroup = g.key;
     }
     return names.map((name) => {
       const at = this.placements.get(name)!;
       if (at.kind === 'plain') return at.ref;
-      return { buffer: this.scratch!, byteOffset: g.offsets.get(at.unit)! + at.elementOffset * BF16_BYTES, rows: at.rows, cols: at.cols, name };
+      const byteOffset = g.offsets.get(at.unit)! + at.elementOffset * OUTPUT_BYTES[output];
+      const ref: WeightRef = { buffer: this.scratch!, byteOffset, rows: at.rows, cols: at.cols, name };
+      if (output === 'exponents') ref.signMantissa = { buffer: this.units.get(at.unit)!.gpu.buffers.sm, byteOffset: at.elementOffset };
+      return ref;
     });
   }
 
@@ -182,27 +204,31 @@ export class Df11WeightProvider implements WeightProvider {
    * group. Several tokens: the whole embedding unit.
    */
   embedding(tokens: Uint32Array, rec: CommandRecorder, ids: GPUBuffer): EmbeddingLookup {
-    const g = this.decodeGroup([EMBEDDING_WEIGHT]);
+    const output = this.productOutput;
+    const g = this.decodeGroup([EMBEDDING_WEIGHT], output);
     const at = this.placements.get(EMBEDDING_WEIGHT)!;
     if (tokens.length === 1 && at.kind === 'unit' && this.scratchGroup !== g.key) {
       const offset = g.offsets.get(at.unit)!;
-      if (this.decoder.decodeRowInPass(rec.pass(), this.units.get(at.unit)!.gpu, this.scratch!, offset, ids, at.cols, at.elementOffset)) {
+      const unit = this.units.get(at.unit)!.gpu;
+      if (this.decoder.decodeRowInPass(rec.pass(), unit, this.scratch!, offset, ids, at.cols, at.elementOffset, output)) {
         this.scratchGroup = undefined;
-        return { table: { buffer: this.scratch!, byteOffset: offset + at.elementOffset * BF16_BYTES, rows: at.rows, cols: at.cols, name: `${EMBEDDING_WEIGHT} (row)` }, ids: tokens };
+        const table: WeightRef = { buffer: this.scratch!, byteOffset: offset + at.elementOffset * OUTPUT_BYTES[output], rows: at.rows, cols: at.cols, name: `${EMBEDDING_WEIGHT} (row)` };
+        if (output === 'exponents') table.signMantissa = { buffer: unit.buffers.sm, byteOffset: at.elementOffset };
+        return { table, ids: tokens };
       }
     }
-    return { table: this.refs([EMBEDDING_WEIGHT], rec)[0]!, ids: tokens };
+    return { table: this.refs([EMBEDDING_WEIGHT], rec, output)[0]!, ids: tokens };
   }
 
   layer(layer: number, rec: CommandRecorder): LayerMatrices {
-    const refs = this.refs(LAYER_MATRICES.map((m) => matrixWeight(layer, m)), rec);
+    const refs = this.refs(LAYER_MATRICES.map((m) => matrixWeight(layer, m)), rec, this.productOutput);
     const out = {} as Record<LayerMatrix, WeightRef>;
     LAYER_MATRICES.forEach((m, i) => (out[m] = refs[i]!));
     return out;
   }
 
   lmHead(rec: CommandRecorder): WeightRef {
-    return this.refs([this.headName], rec)[0]!;
+    return this.refs([this.headName], rec, this.productOutput)[0]!;
   }
 
   /**
@@ -223,7 +249,8 @@ export class Df11WeightProvider implements WeightProvider {
   describe(): string {
     const compressed = [...this.units.values()].reduce((s, u) => s + u.bytes, 0);
     const plain = this.plain.reduce((s, b) => s + b.size, 0);
-    return `df11: ${this.units.size} units resident compressed (${compressed} bytes)${plain > 0 ? `, ${this.plain.length} BF16 matrices (${plain} bytes)` : ''}, decode scratch ${this.scratch?.size ?? 0} bytes`;
+    const how = this.productOutput === 'exponents' ? 'products read exponent planes' : 'products read BF16';
+    return `df11: ${this.units.size} units resident compressed (${compressed} bytes)${plain > 0 ? `, ${this.plain.length} BF16 matrices (${plain} bytes)` : ''}, decode scratch ${this.scratch?.size ?? 0} bytes (${how})`;
   }
 
   destroy(): void {

@@ -13,7 +13,12 @@ import type { LayerMatrix } from '../weight-names.js';
 
 export type EngineMode = 'bf16' | 'df11' | 'offload';
 
-/** A BF16 matrix [rows, cols] (row-major) at `byteOffset` of `buffer`. */
+/**
+ * A BF16 matrix [rows, cols] (row-major) at `byteOffset` of `buffer`; or, when `signMantissa` is
+ * present, the same matrix as two byte planes: its exponents at `byteOffset` of `buffer` (one byte
+ * per element, a DF11 unit decoded to its exponent plane) and its sign_mantissa bytes at
+ * `signMantissa.byteOffset` of `signMantissa.buffer` (the unit's own tensor).
+ */
 export interface WeightRef {
   buffer: GPUBuffer;
   byteOffset: number;
@@ -21,6 +26,12 @@ export interface WeightRef {
   cols: number;
   /** The tensor name, for messages. */
   name: string;
+  signMantissa?: { buffer: GPUBuffer; byteOffset: number } | undefined;
+}
+
+/** Bytes per element at `byteOffset` of a ref's `buffer`: 2 (BF16) or 1 (exponent plane). */
+export function elementBytes(w: WeightRef): number {
+  return w.signMantissa === undefined ? 2 : 1;
 }
 
 export type LayerMatrices = Readonly<Record<LayerMatrix, WeightRef>>;
