@@ -268,9 +268,11 @@ function report(results: ModeResult[], model: SyntheticModel, units: { layer: Df
     const share = card ? ` = ${((100 * gbs * 1e9) / card.bytesPerSecond).toFixed(0)} % of peak` : '';
     if (r.mode === 'df11' && units) {
       const compressed = c.layers * unitByteTensorsLength(units.layer) + 2 * unitByteTensorsLength(units.vocab);
-      const decoded = (c.layers * model.layerWeights.length + 2 * model.vocabWeights.length) * BF16_BYTES;
+      // a decode step decodes every layer and the head (the embedding: only the token's row)
+      const planes = r.weights.includes('exponent planes');
+      const decoded = (c.layers * model.layerWeights.length + model.vocabWeights.length) * (planes ? 1 : BF16_BYTES);
       out.write(
-        `  df11: ${formatBytes(bf16Bytes)} x ${rate.toFixed(2)} tok/s = ${gbs.toFixed(1)} GB/s BF16-equivalent${share}; it reads ${formatBytes(compressed)} compressed and writes + reads ${formatBytes(decoded)} of decoded BF16 scratch per step (the embedding is decoded whole)\n`,
+        `  df11: ${formatBytes(bf16Bytes)} x ${rate.toFixed(2)} tok/s = ${gbs.toFixed(1)} GB/s BF16-equivalent${share}; it reads ${formatBytes(compressed)} compressed and writes + reads ${formatBytes(decoded)} of decoded scratch per step (${planes ? 'exponent planes, beside the resident sign_mantissa' : 'BF16'})\n`,
       );
     } else {
       out.write(`  ${r.mode}: ${formatBytes(bf16Bytes)} x ${rate.toFixed(2)} tok/s = ${gbs.toFixed(1)} GB/s effective${share}${r.mode === 'offload' ? ' (from host memory)' : ''}\n`);

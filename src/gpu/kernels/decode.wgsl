@@ -36,11 +36,15 @@
 // and writes them with one 8-byte store, loading the sign_mantissa words of WRITE_UNROLL stage words
 // before it uses any.
 //
+// Exponent plane (pipeline constant EXPONENT_PLANE): the same decode, but each output word holds the
+// exponents of 4 elements (one byte each) and sign_mantissa is not read; see EXPONENT_PLANE below.
+//
 // Invariants: chunk b produces elements [op[b], op[b+1]) (op[K] = N when only K entries are stored),
-// clamped to N; the output word holding elements (2w - H, 2w - H + 1) (H = half-word of element 0) is
-// written by the chunk holding its lower element, so a chunk whose last element has an even half also
-// writes the first element of the next chunk (decoded by the last invocation, whose look-ahead holds that
-// code); halves outside the unit are kept (read-modify-write of single words; one writer per word).
+// clamped to N; an output word (2 BF16 halves, or 4 exponent bytes) is written by the chunk holding its
+// first element, so a chunk also writes the first elements of the next chunk that share its last word
+// (1 for BF16, up to 3 for the plane; decoded by the last invocation from its look-ahead, where the
+// next chunk's first code starts); halves or bytes outside the unit are kept (read-modify-write of
+// single words; one writer per word).
 // Checks (flags in `status`): a zero-length code or a 5th LUT level among the chunk's elements;
 // per-chunk code counts against op (exact, or at least op[K]-op[K-1] in the last chunk); gaps against
 // the code boundaries; ceil(S/8) = B at the last element. Every loop is bounded (a code has >= 1 bit:
