@@ -190,21 +190,7 @@ export class Ops {
     const planes = first.signMantissa !== undefined;
     if (!sameStorage(ws)) throw new RangeError(`matvec ${ws.map((m) => m.name).join(' + ')}: matrices stored differently`);
     const kernels = this.kernels;
-    const k = planes
-      ? n > 1
-        ? pair
-          ? kernels.matvecPairBatchPlanes
-          : kernels.matvecBatchPlanes
-        : pair
-          ? kernels.matvecPairPlanes
-          : kernels.matvecPlanes
-      : n > 1
-        ? pair
-          ? kernels.matvecPairBatch
-          : kernels.matvecBatch
-        : pair
-          ? kernels.matvecPair
-          : kernels.matvec;
+    const k = kernels[`matvec${pair ? 'Pair' : ''}${n > 1 ? 'Batch' : ''}${planes ? 'Planes' : ''}` as const];
     const cols = first.cols;
     const rows = pair ? first.rows : ws.reduce((s, m) => s + m.rows, 0);
     const names = ws.map((m) => m.name).join(' + ');

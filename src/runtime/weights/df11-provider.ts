@@ -16,7 +16,7 @@
 import { Df11Error } from '../../errors.js';
 import { unitPieces } from '../../format/df11-pieces.js';
 import { shapesFromConfig } from '../../format/df11-pieces.js';
-import type { DecodeOutput } from '../../gpu/decode-plan.js';
+import { OUTPUT_BYTES, type DecodeOutput } from '../../gpu/decode-plan.js';
 import { GpuDecoder, type GpuDecoderOptions } from '../../gpu/decoder.js';
 import type { GpuUnit } from '../../gpu/gpu-unit.js';
 import { align, BUFFER_USAGE, UploadPacer, type GpuMemory } from '../gpu-memory.js';
@@ -26,8 +26,6 @@ import { EMBEDDING_WEIGHT, LAYER_MATRICES, LM_HEAD_WEIGHT, matrixWeight, type La
 import { checkBf16Matrix, matrixShape, vocabShape } from './matrix-shapes.js';
 import type { CommandRecorder, EmbeddingLookup, LayerMatrices, WeightProvider, WeightRef } from './weight-provider.js';
 
-/** Scratch bytes per element of each decode output. */
-const OUTPUT_BYTES: Readonly<Record<DecodeOutput, number>> = { bf16: 2, exponents: 1 };
 /** Units are placed in the scratch buffer at this alignment (minStorageBufferOffsetAlignment <= 256). */
 const SCRATCH_ALIGN_BYTES = 256;
 
