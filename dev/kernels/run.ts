@@ -395,6 +395,9 @@ export const VARIANTS: Record<string, Variant> = {
       `    if (atomicLoad(&stage[lid]) == 0x12345678u) { flag(64u, b); }`,
     ]],
   },
+  // The indexed kernel (src/gpu/kernels/decode-indexed.wgsl), through the decoder's default path: the
+  // index is built at upload by v17 (INDEX_OUTPUT) and not timed.
+  ix: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'indexed kernel (decode-indexed.wgsl): one invocation per 64 output elements from a load-time index', probeOf: 'v17', edits: [] },
   v13: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, persistent: true, note: 'v12 with persistent workgroups (grid stride over chunks)', probeOf: 'v12', transform: 'persistent' },
   v13h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, persistent: true, note: 'v13 at 256 x 2 windows', probeOf: 'v13', edits: [] },
   v9h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v9 at 256 x 2 windows', probeOf: 'v9', edits: [] },
@@ -448,7 +451,7 @@ async function main(): Promise<void> {
       ...(spec.persistent ? { persistentWorkgroups: Number(arg('persistent', '1024')) } : {}),
     };
     for (const budget of budgets) {
-      const decoder = await GpuDecoder.create(device, { kernel, workgroupStorageBytes: budget });
+      const decoder = await GpuDecoder.create(device, { kernel, workgroupStorageBytes: budget, indexed: v === 'ix' });
       for (const { name, weights, unit } of units) {
         const g = decoder.upload(unit, { tensor: name });
         let verdict = 'exact';

@@ -6,7 +6,7 @@
 // Padded buffer layout (gpu-unit.ts) that the windows rely on:
 //   enc  4096K + 16 bytes (zero past B: the last chunk's windows and look-ahead read zeros)
 //   gaps 320K + 4 bytes   (the read-past-end byte of §6 is a zero)
-//   sm   align4(N) + 8 bytes
+//   sm   align16(N + 8) bytes
 // and the output buffer extends to outputEndBytes (a multiple of 8 past the output offset).
 import { CHUNK_BYTES, GAP_BYTES_PER_CHUNK } from '../codec/constants.js';
 
@@ -71,7 +71,8 @@ export function paddedGapsBytes(chunks: number): number {
   return GAP_BYTES_PER_CHUNK * chunks + GAPS_TAIL_BYTES;
 }
 export function paddedSmBytes(elements: number): number {
-  return align(elements, 4) + SM_TAIL_BYTES;
+  // Whole 16-byte vectors: the indexed kernel reads sign_mantissa as vec4<u32>.
+  return align(elements + SM_TAIL_BYTES, 16);
 }
 /**
  * Bytes of output buffer a unit of N elements needs at `outOffsetBytes`: up to the end of its last

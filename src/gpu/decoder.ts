@@ -13,8 +13,9 @@ import {
   stageWordsFor,
   type DecodeKernelSource,
 } from './decode-program.js';
-import { BUFFER_USAGE, destroyUnit, STATUS_BYTES, STATUS_NO_CHUNK, uploadUnit, type GpuUnit, type PlannedDecode } from './gpu-unit.js';
-import { decodeRowsPlanWgsl } from './kernels/wgsl.generated.js';
+import { BUFFER_USAGE, destroyUnit, STATUS_BYTES, STATUS_CLEAR, STATUS_NO_CHUNK, uploadUnit, type GpuUnit, type PlannedDecode, type PlannedIndexedDecode } from './gpu-unit.js';
+import { indexBytes, indexedDecodable, indexedOutputEnd, INDEX_GROUP, INDEXED_WORKGROUP_SIZE, planIndexedDispatches, type IndexedDispatch } from './indexed-plan.js';
+import { decodeIndexedWgsl, decodeRowsPlanWgsl } from './kernels/wgsl.generated.js';
 
 /** The buffers and bind groups of one row decode (see decodeRowInPass). */
 interface RowDecode {
@@ -32,8 +33,10 @@ const ROW_REQ_BYTES = 16;
 const INDIRECT_BYTES = 16;
 
 export interface GpuDecoderOptions {
-  /** Upper bound on chunks per dispatch (default: as many as the limits allow). */
+  /** Upper bound on chunks per dispatch of the chunk kernel (default: as many as the limits allow). */
   maxChunksPerDispatch?: number;
+  /** Upper bound on groups (64 elements) per dispatch of the indexed kernel (default: as the limits allow). */
+  maxGroupsPerDispatch?: number;
   /** Workgroup memory the kernel may use (default: min(device limit, the kernel's default)). */
   workgroupStorageBytes?: number;
   /**
@@ -42,6 +45,19 @@ export interface GpuDecoderOptions {
    * 'subgroups' laid out linearly, else decode-portable.wgsl.
    */
   kernel?: DecodeKernelSource;
+  /**
+   * Decode through a per-unit output index (decode-indexed.wgsl), built on the GPU when a unit is
+   * uploaded (4 bytes per 64 weights), where the kernel can build it (decode.wgsl). Default true.
+   */
+  indexed?: boolean;
+}
+
+/** The indexed decoder's pipelines (decode-indexed.wgsl) and the index-building pipeline (decode.wgsl INDEX_OUTPUT). */
+interface IndexedPipelines {
+  build: GPUComputePipeline;
+  bf16: GPUComputePipeline;
+  exponents: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
 }
 
 /** Kernel status flags (decode.wgsl STATUS_*) and what they mean. */
@@ -52,6 +68,7 @@ const STATUS_MESSAGES: ReadonlyArray<readonly [number, string]> = [
   [8, 'an output_positions range longer than a chunk can hold'],
   [16, 'a stream length that differs from encoded_exponent (ceil(S/8) != B)'],
   [32, 'gaps that disagree with the code boundaries'],
+  [64, 'a group of codes that ends where the output index does not say (a corrupt index)'],
 ];
 const MAP_MODE_READ = 0x1;
 const STATUS_WORDS = STATUS_BYTES / 4;
@@ -71,9 +88,24 @@ function decodeEntries(unit: GpuUnit, d: DispatchPlan, params: GPUBuffer, params
   ];
 }
 
-function describeStatus(flags: number, chunk: number): string {
+/** The indexed kernel's bindings for dispatch `d` of `unit`. */
+function indexedEntries(unit: GpuUnit, d: IndexedDispatch, params: GPUBuffer, paramsOffset: number, out: GPUBuffer): GPUBindGroupEntry[] {
+  const b = unit.buffers;
+  return [
+    { binding: 0, resource: { buffer: params, offset: paramsOffset, size: PARAMS_SLOT_BYTES } },
+    { binding: 1, resource: { buffer: b.luts } },
+    { binding: 2, resource: { buffer: b.enc, offset: d.enc.offset, size: d.enc.size } },
+    { binding: 3, resource: { buffer: b.index! } },
+    { binding: 4, resource: { buffer: b.sm, offset: d.sm.offset, size: d.sm.size } },
+    { binding: 5, resource: { buffer: out, offset: d.out.offset, size: d.out.size } },
+    { binding: 6, resource: { buffer: b.status } },
+  ];
+}
+
+function describeStatus(flags: number, chunk: number, group: number): string {
   const what = STATUS_MESSAGES.filter(([bit]) => (flags & bit) !== 0).map(([, m]) => m);
-  const where = chunk === STATUS_NO_CHUNK ? '' : ` (first at chunk ${chunk})`;
+  const where =
+    chunk !== STATUS_NO_CHUNK ? ` (first at chunk ${chunk})` : group !== STATUS_NO_CHUNK ? ` (first at element ${group * INDEX_GROUP})` : '';
   return `GPU decode found ${what.length > 0 ? what.join(', ') : `status ${flags}`}${where}`;
 }
 
@@ -92,6 +124,8 @@ export class GpuDecoder {
     readonly kernel: DecodeKernelSource,
     readonly stageWords: number,
     private readonly maxChunksPerDispatch: number | undefined,
+    private readonly indexedPipelines: IndexedPipelines | undefined,
+    private readonly maxGroupsPerDispatch: number | undefined,
   ) {}
 
   /**
@@ -111,7 +145,34 @@ export class GpuDecoder {
     const cache = new DecodePipelineCache(device, createDecodeBindGroupLayout(device));
     const pipeline = await cache.prepare(kernel, stageWords);
     const plane = kernel.exponentPlane ? await cache.prepare({ ...kernel, name: `${kernel.name}-exponents`, constants: { ...kernel.constants, EXPONENT_PLANE: 1 } }, stageWords) : undefined;
-    return new GpuDecoder(device, cache, pipeline, plane, kernel, stageWords, options.maxChunksPerDispatch);
+    const indexed =
+      (options.indexed ?? true) && kernel.exponentPlane && size >= INDEXED_WORKGROUP_SIZE
+        ? await GpuDecoder.indexedPipelines(device, await cache.prepare({ ...kernel, name: `${kernel.name}-index`, constants: { ...kernel.constants, INDEX_OUTPUT: 1 } }, stageWords))
+        : undefined;
+    return new GpuDecoder(device, cache, pipeline, plane, kernel, stageWords, options.maxChunksPerDispatch, indexed, options.maxGroupsPerDispatch);
+  }
+
+  private static async indexedPipelines(device: GPUDevice, build: GPUComputePipeline): Promise<IndexedPipelines> {
+    const COMPUTE = 0x4;
+    const types: GPUBufferBindingType[] = ['uniform', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'storage', 'storage'];
+    const layout = device.createBindGroupLayout({
+      label: 'df11-decode-indexed',
+      entries: types.map((type, binding) => ({ binding, visibility: COMPUTE, buffer: { type } })),
+    });
+    const pipelineLayout = device.createPipelineLayout({ label: 'df11-decode-indexed', bindGroupLayouts: [layout] });
+    const module = device.createShaderModule({ label: 'df11-decode-indexed', code: decodeIndexedWgsl });
+    const make = (plane: boolean) =>
+      device.createComputePipelineAsync({
+        label: `df11-decode-indexed${plane ? '-exponents' : ''}`,
+        layout: pipelineLayout,
+        compute: { module, entryPoint: 'main', constants: { WG: INDEXED_WORKGROUP_SIZE, EXPONENT_PLANE: plane ? 1 : 0 } },
+      });
+    return { build, bf16: await make(false), exponents: await make(true), layout };
+  }
+
+  /** True when units are decoded through an output index (GpuDecoderOptions.indexed). */
+  get indexed(): boolean {
+    return this.indexedPipelines !== undefined;
   }
 
   /** True when the kernel can write the exponent plane (decodeInPass with output 'exponents'). */
@@ -127,7 +188,97 @@ export class GpuDecoder {
     this.assertLive();
     const u = uploadUnit(this.device, unit, context);
     this.units.add(u);
+    if (this.indexedPipelines && indexedDecodable(u.geometry, 0)) this.buildIndex(u, this.indexedPipelines.build);
     return u;
+  }
+
+  /**
+   * Builds the unit's output index on the GPU (decode.wgsl with INDEX_OUTPUT: the chunk decoder's walk
+   * and checks, writing the start bit of every 64th element's code) and submits it. Corrupt data is
+   * flagged in the unit's status like a decode's.
+   */
+  private buildIndex(unit: GpuUnit, pipeline: GPUComputePipeline): void {
+    const index = this.device.createBuffer({
+      label: `${unit.context.tensor ?? 'unit'}.index`,
+      size: indexBytes(unit.elements),
+      usage: BUFFER_USAGE.STORAGE,
+    });
+    unit.buffers.index = index;
+    const plan = this.planned(unit, 0, 'exponents');
+    const layout = this.pipelines.bindGroupLayout;
+    const encoder = this.device.createCommandEncoder({ label: `index ${unit.context.tensor ?? 'unit'}` });
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    plan.dispatches.forEach((d, i) => {
+      const entries = decodeEntries(unit, d, plan.params, i * PARAMS_SLOT_BYTES, index);
+      entries[6] = { binding: 6, resource: { buffer: index } };
+      pass.setBindGroup(0, this.device.createBindGroup({ label: `${unit.context.tensor ?? 'unit'}.index[${i}]`, layout, entries }));
+      pass.dispatchWorkgroups(d.chunkCount);
+    });
+    pass.end();
+    this.device.queue.submit([encoder.finish()]);
+    unit.pendingCheck = true;
+  }
+
+  /** The unit's indexed dispatches for `output` at `outOffsetBytes`, planned once. */
+  private plannedIndexed(unit: GpuUnit, outOffsetBytes: number, output: DecodeOutput): PlannedIndexedDecode {
+    const key = `${output}@${outOffsetBytes}`;
+    let p = unit.indexedPlans.get(key);
+    if (!p) {
+      const limits = this.device.limits;
+      const dispatches = planIndexedDispatches(
+        unit.geometry,
+        {
+          maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+          minStorageBufferOffsetAlignment: limits.minStorageBufferOffsetAlignment,
+          maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+          ...(this.maxGroupsPerDispatch === undefined ? {} : { maxGroupsPerDispatch: this.maxGroupsPerDispatch }),
+        },
+        outOffsetBytes,
+        output,
+      );
+      const params = this.device.createBuffer({
+        label: `${unit.context.tensor ?? 'unit'}.indexed-params.${key}`,
+        size: PARAMS_SLOT_BYTES * dispatches.length,
+        usage: BUFFER_USAGE.UNIFORM | BUFFER_USAGE.COPY_DST,
+        mappedAtCreation: true,
+      });
+      const words = new Uint32Array(params.getMappedRange());
+      dispatches.forEach((d, i) => words.set(d.params, (i * PARAMS_SLOT_BYTES) / 4));
+      params.unmap();
+      p = { output, dispatches, params, bindGroups: new WeakMap() };
+      unit.indexedPlans.set(key, p);
+    }
+    return p;
+  }
+
+  /**
+   * True when decodeInPass decodes this unit at this offset with the indexed kernel (given an output
+   * buffer that extends to the unit's last 16-byte vector); else it takes the chunk kernel.
+   */
+  decodesIndexed(unit: GpuUnit, outOffsetBytes: number): boolean {
+    return this.indexedPipelines !== undefined && unit.buffers.index !== undefined && indexedDecodable(unit.geometry, outOffsetBytes);
+  }
+
+  private takesIndexed(unit: GpuUnit, out: GPUBuffer, outOffsetBytes: number, output: DecodeOutput): boolean {
+    return this.decodesIndexed(unit, outOffsetBytes) && out.size >= indexedOutputEnd(unit.elements, outOffsetBytes, output);
+  }
+
+  private indexedInPass(pass: GPUComputePassEncoder, unit: GpuUnit, out: GPUBuffer, outOffsetBytes: number, output: DecodeOutput): void {
+    const pipelines = this.indexedPipelines!;
+    const plan = this.plannedIndexed(unit, outOffsetBytes, output);
+    let groups = plan.bindGroups.get(out);
+    if (!groups) {
+      groups = plan.dispatches.map((d, i) =>
+        this.device.createBindGroup({ label: `${unit.context.tensor ?? 'unit'}.decode-indexed[${i}]`, layout: pipelines.layout, entries: indexedEntries(unit, d, plan.params, i * PARAMS_SLOT_BYTES, out) }),
+      );
+      plan.bindGroups.set(out, groups);
+    }
+    pass.setPipeline(output === 'exponents' ? pipelines.exponents : pipelines.bf16);
+    plan.dispatches.forEach((d, i) => {
+      pass.setBindGroup(0, groups[i]!);
+      pass.dispatchWorkgroups(d.grid[0], d.grid[1]);
+    });
   }
 
   /** Frees a unit's buffers. */
@@ -209,6 +360,11 @@ export class GpuDecoder {
    */
   decodeInPass(pass: GPUComputePassEncoder, unit: GpuUnit, out: GPUBuffer, outOffsetBytes = 0, output: DecodeOutput = 'bf16'): void {
     this.checkTarget(unit, out, outOffsetBytes, output);
+    unit.pendingCheck = true;
+    if (this.takesIndexed(unit, out, outOffsetBytes, output)) {
+      this.indexedInPass(pass, unit, out, outOffsetBytes, output);
+      return;
+    }
     const plan = this.planned(unit, outOffsetBytes, output);
     const groups = this.bindGroups(unit, plan, out);
     pass.setPipeline(output === 'exponents' ? this.planePipeline! : this.pipeline);
@@ -216,7 +372,6 @@ export class GpuDecoder {
       pass.setBindGroup(0, groups[i]!);
       pass.dispatchWorkgroups(Math.min(d.chunkCount, this.kernel.persistentWorkgroups ?? d.chunkCount));
     });
-    unit.pendingCheck = true;
   }
 
   /**
@@ -306,6 +461,7 @@ export class GpuDecoder {
 
   /** Number of dispatches decodeInto records for the unit at `outOffsetBytes`. */
   dispatchCount(unit: GpuUnit, outOffsetBytes = 0): number {
+    if (this.indexedPipelines && unit.buffers.index && indexedDecodable(unit.geometry, outOffsetBytes)) return this.plannedIndexed(unit, outOffsetBytes, 'bf16').dispatches.length;
     return this.planned(unit, outOffsetBytes).dispatches.length;
   }
 
@@ -327,7 +483,7 @@ export class GpuDecoder {
   }
 
   private async readBack(unit: GpuUnit, output: DecodeOutput): Promise<ArrayBuffer> {
-    const size = outputEndBytes(unit.elements, 0, output);
+    const size = Math.max(outputEndBytes(unit.elements, 0, output), indexedOutputEnd(unit.elements, 0, output));
     const out = this.device.createBuffer({ label: 'df11-decode-out', size, usage: BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_SRC });
     const readback = this.device.createBuffer({ label: 'df11-decode-readback', size, usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST });
     try {
@@ -374,8 +530,8 @@ export class GpuDecoder {
         u.pendingCheck = false;
         const flags = words[i * STATUS_WORDS]!;
         if (flags === 0) return;
-        this.device.queue.writeBuffer(u.buffers.status, 0, new Uint32Array([0, STATUS_NO_CHUNK, 0, 0]));
-        failure ??= new Df11Error('gpu-decode-error', describeStatus(flags, words[i * STATUS_WORDS + 1]!), u.context);
+        this.device.queue.writeBuffer(u.buffers.status, 0, new Uint32Array(STATUS_CLEAR));
+        failure ??= new Df11Error('gpu-decode-error', describeStatus(flags, words[i * STATUS_WORDS + 1]!, words[i * STATUS_WORDS + 2]!), u.context);
       });
       if (failure) throw failure;
     } finally {

@@ -7,9 +7,10 @@ import { validateUnit, type UnitContext } from '../codec/validate-unit.js';
 import { Df11Error } from '../errors.js';
 import { FIRST_POINTER, MAX_LUT_ROWS, LUT_ROW_BYTES } from '../codec/constants.js';
 import { buildMultiSymbolTable, buildWideSymbolTable, MULTI_ENTRIES, WIDE_ENTRIES } from './multi-symbol-table.js';
+import type { IndexedDispatch } from './indexed-plan.js';
 import { paddedEncBytes, paddedGapsBytes, paddedSmBytes, type DecodeOutput, type DispatchPlan, type PlanGeometry } from './decode-plan.js';
 
-/** Status words: [flags, first bad chunk, unused, unused]. */
+/** Status words: [flags, first bad chunk, first bad group (indexed decode), unused]. */
 export const STATUS_BYTES = 16;
 /** The "no bad chunk" value of status word 1 (atomicMin target). */
 export const STATUS_NO_CHUNK = 0xffffffff;
@@ -46,14 +47,28 @@ export interface GpuUnit {
     op: GPUBuffer;
     sm: GPUBuffer;
     status: GPUBuffer;
+    /** The output index of the indexed decoder (indexed-plan.ts), where the decoder built one. */
+    index?: GPUBuffer;
   };
-  /** Plans by output offset; a few entries at most. */
   /** Plans by `${output}@${outOffsetBytes}`. */
   readonly plans: Map<string, PlannedDecode>;
+  /** Indexed decode plans by `${output}@${outOffsetBytes}`. */
+  readonly indexedPlans: Map<string, PlannedIndexedDecode>;
   /** True once recorded into an encoder since the last status check. */
   pendingCheck: boolean;
   destroyed: boolean;
 }
+
+/** A unit's indexed decode plan for one output kind and offset (decode-indexed.wgsl). */
+export interface PlannedIndexedDecode {
+  output: DecodeOutput;
+  dispatches: IndexedDispatch[];
+  params: GPUBuffer;
+  bindGroups: WeakMap<GPUBuffer, GPUBindGroup[]>;
+}
+
+/** Initial (and cleared) status words. */
+export const STATUS_CLEAR = [0, STATUS_NO_CHUNK, STATUS_NO_CHUNK, 0] as const;
 
 /** A buffer of `size` bytes (rounded up to 4) holding `data` and zeros after it. */
 function padded(device: GPUDevice, data: Uint8Array, size: number, label: string): GPUBuffer {
@@ -126,7 +141,7 @@ export function uploadUnit(device: GPUDevice, unit: Df11Unit, context: UnitConte
     usage: BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_SRC | BUFFER_USAGE.COPY_DST,
     mappedAtCreation: true,
   });
-  new Uint32Array(status.getMappedRange()).set([0, STATUS_NO_CHUNK, 0, 0]);
+  new Uint32Array(status.getMappedRange()).set(STATUS_CLEAR);
   status.unmap();
   return {
     id: nextUnitId++,
@@ -150,6 +165,7 @@ export function uploadUnit(device: GPUDevice, unit: Df11Unit, context: UnitConte
       status,
     },
     plans: new Map(),
+    indexedPlans: new Map(),
     pendingCheck: false,
     destroyed: false,
   };
@@ -161,5 +177,7 @@ export function destroyUnit(u: GpuUnit): void {
   u.destroyed = true;
   for (const b of Object.values(u.buffers)) b.destroy();
   for (const p of u.plans.values()) p.params.destroy();
+  for (const p of u.indexedPlans.values()) p.params.destroy();
   u.plans.clear();
+  u.indexedPlans.clear();
 }

@@ -14,29 +14,35 @@ const STORAGE = 0x80;
 const COPY_SRC = 0x4;
 const COPY_DST = 0x8;
 const MAP_READ = 0x1;
-/** Bytes before the unit's output (an odd half-word offset) and after it, filled with the canary. */
-const LEAD_BYTES = 6;
+/** Bytes before the output and after it, filled with the canary: an odd half-word offset (the chunk
+ * kernel) and a 16-byte-aligned one (the indexed kernel). */
+const ODD_LEAD_BYTES = 6;
+const ALIGNED_LEAD_BYTES = 32;
 const TRAIL_BYTES = 34;
 const CANARY = 0x5a;
 
 let ctx: GpuContext | undefined;
-let decoder: GpuDecoder | undefined;
+/** The default decoder (indexed: whole units at 16-byte-aligned offsets) and the chunk kernel alone. */
+const decoders = new Map<boolean, GpuDecoder>();
 
-async function gpuDecoder(): Promise<GpuDecoder> {
-  if (!decoder) {
-    ctx = await acquireGpu({ dawnOptions: FAST_COMPILE_DAWN_OPTIONS });
-    decoder = await GpuDecoder.create(ctx.device);
+async function gpuDecoder(indexed = true): Promise<GpuDecoder> {
+  ctx ??= await acquireGpu({ dawnOptions: FAST_COMPILE_DAWN_OPTIONS });
+  let d = decoders.get(indexed);
+  if (!d) {
+    d = await GpuDecoder.create(ctx.device, { indexed });
+    decoders.set(indexed, d);
   }
-  return decoder;
+  return d;
 }
 
 after(() => {
-  decoder?.destroy();
+  for (const d of decoders.values()) d.destroy();
   ctx?.destroy();
 });
 
 before(async () => {
-  await gpuDecoder();
+  await gpuDecoder(true);
+  await gpuDecoder(false);
 });
 
 test('WebGPU adapter', async (t) => {
@@ -45,8 +51,8 @@ test('WebGPU adapter', async (t) => {
   assert.ok(ctx!.adapter.vendor.length + ctx!.adapter.description.length > 0);
 });
 
-async function decode(unit: Df11Unit): Promise<Uint16Array> {
-  const d = await gpuDecoder();
+async function decode(unit: Df11Unit, indexed: boolean): Promise<Uint16Array> {
+  const d = await gpuDecoder(indexed);
   const g = d.upload(unit);
   try {
     return await d.decode(g);
@@ -55,27 +61,28 @@ async function decode(unit: Df11Unit): Promise<Uint16Array> {
   }
 }
 
-async function decodeInto(unit: Df11Unit, out: Uint16Array): Promise<void> {
-  const d = await gpuDecoder();
+async function decodeInto(unit: Df11Unit, out: Uint16Array, indexed: boolean, lead: number): Promise<void> {
+  const d = await gpuDecoder(indexed);
   const device = d.device;
   const g = d.upload(unit);
+  assert.equal(d.decodesIndexed(g, lead), indexed && lead % 16 === 0 && g.elements > 0);
   const n = g.elements;
-  const size = Math.ceil((LEAD_BYTES + 2 * n + TRAIL_BYTES) / 4) * 4;
+  const size = Math.ceil((lead + 2 * n + TRAIL_BYTES) / 4) * 4;
   const buffer = device.createBuffer({ size, usage: STORAGE | COPY_SRC, mappedAtCreation: true });
   new Uint8Array(buffer.getMappedRange()).fill(CANARY);
   buffer.unmap();
   const readback = device.createBuffer({ size, usage: MAP_READ | COPY_DST });
   try {
     const encoder = device.createCommandEncoder();
-    d.decodeInto(encoder, g, buffer, LEAD_BYTES);
+    d.decodeInto(encoder, g, buffer, lead);
     encoder.copyBufferToBuffer(buffer, 0, readback, 0, size);
     device.queue.submit([encoder.finish()]);
     await d.checkErrors();
     await readback.mapAsync(MAP_READ);
     const bytes = new Uint8Array(readback.getMappedRange());
-    for (let i = 0; i < LEAD_BYTES; i++) assert.equal(bytes[i], CANARY, `GPU wrote byte ${i} before the output`);
-    for (let i = LEAD_BYTES + 2 * n; i < size; i++) assert.equal(bytes[i], CANARY, `GPU wrote byte ${i} past the output`);
-    out.set(new Uint16Array(bytes.slice(LEAD_BYTES, LEAD_BYTES + 2 * n).buffer));
+    for (let i = 0; i < lead; i++) assert.equal(bytes[i], CANARY, `GPU wrote byte ${i} before the output`);
+    for (let i = lead + 2 * n; i < size; i++) assert.equal(bytes[i], CANARY, `GPU wrote byte ${i} past the output`);
+    out.set(new Uint16Array(bytes.slice(lead, lead + 2 * n).buffer));
     readback.unmap();
   } finally {
     buffer.destroy();
@@ -84,4 +91,9 @@ async function decodeInto(unit: Df11Unit, out: Uint16Array): Promise<void> {
   }
 }
 
-runDecoderConformance('webgpu', decode, { decodeInto, timeoutMs: 120_000 });
+// The chunk kernel alone (the decoder built with indexed: false), and the default decoder: the indexed
+// kernel for whole units at aligned offsets (decode, decodeInto at ALIGNED_LEAD_BYTES), the chunk
+// kernel at the odd offset.
+runDecoderConformance('webgpu, chunk kernel', (u) => decode(u, false), { decodeInto: (u, o) => decodeInto(u, o, false, ODD_LEAD_BYTES), timeoutMs: 120_000 });
+runDecoderConformance('webgpu, indexed kernel', (u) => decode(u, true), { decodeInto: (u, o) => decodeInto(u, o, true, ALIGNED_LEAD_BYTES), timeoutMs: 120_000 });
+runDecoderConformance('webgpu, default decoder at an odd offset', (u) => decode(u, true), { decodeInto: (u, o) => decodeInto(u, o, true, ODD_LEAD_BYTES), timeoutMs: 120_000 });

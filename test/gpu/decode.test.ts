@@ -160,7 +160,7 @@ describe('GpuDecoder split into many dispatches', () => {
 
   for (const maxChunks of [1, 3]) {
     it(`is bit-exact with at most ${maxChunks} chunk(s) per dispatch`, async () => {
-      const decoder = await GpuDecoder.create(ctx.device, { maxChunksPerDispatch: maxChunks });
+      const decoder = await GpuDecoder.create(ctx.device, { maxChunksPerDispatch: maxChunks, indexed: false });
       const unit = encode(normalWeights(90_001, 15));
       const g = decoder.upload(unit);
       const dispatches = decoder.dispatchCount(g);
@@ -169,6 +169,32 @@ describe('GpuDecoder split into many dispatches', () => {
       // Splitting at odd output offsets too: dispatch windows start at element boundaries.
       const bytes = await decodeWithCanary(ctx, decoder, [[unit, 6]], Math.ceil((6 + 2 * 90_001 + 8) / 4) * 4);
       assertPlaced(bytes, unit, 6, `split ${maxChunks} at offset 6`);
+      decoder.destroy();
+    });
+  }
+});
+
+describe('GpuDecoder (indexed kernel) split into many dispatches', () => {
+  let ctx: GpuContext;
+  before(async () => {
+    ctx = await testGpu();
+  });
+  after(() => ctx?.destroy());
+
+  for (const maxGroups of [1, 37]) {
+    it(`is bit-exact with at most ${maxGroups} group(s) of 64 elements per dispatch`, async () => {
+      const decoder = await GpuDecoder.create(ctx.device, { maxGroupsPerDispatch: maxGroups });
+      const n = maxGroups === 1 ? 3_001 : 90_001;
+      const unit = encode(normalWeights(n, 15));
+      const g = decoder.upload(unit);
+      assert.ok(decoder.decodesIndexed(g, 0) && decoder.decodesIndexed(g, 32));
+      assert.equal(decoder.dispatchCount(g), Math.ceil(Math.ceil(n / 64) / maxGroups));
+      assertMatchesOracle(await decoder.decode(g), unit, `split ${maxGroups}`);
+      const size = Math.ceil((32 + 2 * n + 40) / 4) * 4;
+      const bytes = await decodeWithCanary(ctx, decoder, [[unit, 32]], size);
+      assertPlaced(bytes, unit, 32, `split ${maxGroups} at offset 32`);
+      assertCanary(bytes, 0, 32, 'before');
+      assertCanary(bytes, 32 + 2 * n, size, 'after');
       decoder.destroy();
     });
   }

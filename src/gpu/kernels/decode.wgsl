@@ -111,6 +111,13 @@ const WRITE_UNROLL: u32 = 4u;
  * sign_mantissa together are the BF16 values, which is how the engine's matrix products read them.
  */
 override EXPONENT_PLANE: bool = false;
+/**
+ * Index output (pipeline constant), for decode-indexed.wgsl: nothing is decoded into `out`; instead,
+ * for every element e of the chunk with e % INDEX_GROUP == 0, the bit of encoded_exponent where its
+ * code starts is written as u32 word e / INDEX_GROUP of `out` (bound whole, from its word 0).
+ */
+override INDEX_OUTPUT: bool = false;
+const INDEX_GROUP: u32 = 64u;
 
 var<workgroup> sg_sums: array<u32, 128>;
 var<workgroup> stage: array<atomic<u32>, STAGE_WORDS>;
@@ -298,6 +305,34 @@ fn seam_codes(l0: u32, l1: u32, g: u32, next_word: u32, count: u32, chunk: u32) 
     pos += d.y;
   }
   return v;
+}
+
+/**
+ * Index entries of the first `limit` codes starting at g in window w0 w1 (look-ahead w2), whose first
+ * element is e; `bit_base` is the window's first bit in the stream.
+ */
+fn index_codes(w0: u32, w1: u32, w2: u32, g: u32, e: u32, limit: u32, bit_base: u32) {
+  var q0 = w0;
+  var q1 = w1;
+  var k = 0u;
+  var r = g;
+  for (var i = 0u; i < limit; i++) {
+    if (k >= 2u) { break; }
+    let d = code_at(bits_at(q0, q1, r));
+    if (d.y == 0u) { break; }
+    let el = e + i;
+    if (el % INDEX_GROUP == 0u) {
+      let slot = el / INDEX_GROUP;
+      if ((slot >> 1u) < arrayLength(&out)) { out[slot >> 1u][slot & 1u] = bit_base + 32u * k + r; }
+    }
+    r += d.y;
+    if (r >= 32u) {
+      r -= 32u;
+      q0 = q1;
+      q1 = w2;
+      k += 1u;
+    }
+  }
 }
 
 const STASH_WORDS: u32 = 8u;
@@ -535,6 +570,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
   if ((is_last && total < t - s) || (!is_last && total != t - s)) {
     if (lid == 0u) { flag(STATUS_COUNT_MISMATCH, b); }
+  }
+  if (INDEX_OUTPUT) {
+    var e = my_e;
+    for (var k = 0u; k < 2u; k++) { if (k >= wpi) { break; }
+      let m = min(counts[k], select(0u, t - e, e < t));
+      index_codes(ws[2u * k], ws[2u * k + 1u], ws[2u * k + 2u], gs[k], e, m, 64u * (b * WINDOWS_PER_CHUNK + lid * wpi + k));
+      e += counts[k];
+    }
+    return;
   }
   if (rounds == 0u) { return; }
 
