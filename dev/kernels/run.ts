@@ -40,6 +40,11 @@ interface Variant {
   edits?: [from: string | RegExp, to: string | (() => string)][];
   /** A structural rewrite applied after the edits. */
   transform?: 'persistent';
+  /**
+   * An indexed-kernel variant: the decoder runs with its output index, and this is its indexed kernel:
+   * a file (relative to the repository root; default the library's decode-indexed.wgsl) with edits.
+   */
+  indexed?: { file?: string; edits?: [from: string | RegExp, to: string][] };
 }
 
 /** v14 from the promoted v17: its sign_mantissa load behind a branch, its write loop one stage word deep. */
@@ -164,7 +169,13 @@ const V15_WRITE = `    // Write: two stage words per step, the first step's sign
 }
 `;
 
-export const VARIANTS: Record<string, Variant> = {
+export /** Fields shared by the indexed variants (their chunk kernel, which builds the index, is v17). */
+const IX = { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, probeOf: 'v17', edits: [] };
+const IX_FILE = 'dev/kernels/decode-ix.wgsl';
+const IX_LOOP = 'for (var it = 0u; it < G + 2u; it++) {';
+const IX_LOOP_DYNAMIC = 'for (var it = 0u; it < n_el + 2u; it++) {';
+
+const VARIANTS: Record<string, Variant> = {
   v1: { fixedWorkgroupBytes: 18 * 256 + 256 * 4, usesSubgroups: false, note: 'two passes, nested loops, Hillis-Steele scan', file: 'src/gpu/kernels/decode-portable.wgsl' },
   v2: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4, usesSubgroups: true, note: 'flat loops, combined root table, subgroup scan' },
   v3: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v2 + 10-bit multi-symbol table' },
@@ -397,7 +408,50 @@ export const VARIANTS: Record<string, Variant> = {
   },
   // The indexed kernel (src/gpu/kernels/decode-indexed.wgsl), through the decoder's default path: the
   // index is built at upload by v17 (INDEX_OUTPUT) and not timed.
-  ix: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, note: 'indexed kernel (decode-indexed.wgsl): one invocation per 64 output elements from a load-time index', probeOf: 'v17', edits: [] },
+  ix: { ...IX, note: 'first indexed kernel: one invocation per 64 output elements from a load-time index, each writing its own vectors (dev/kernels/decode-ix.wgsl)', indexed: { file: IX_FILE } },
+  ixL: { ...IX, note: 'ix with its loop bounded by the group size read at run time (no unrolling)', indexed: { file: IX_FILE, edits: [[IX_LOOP, IX_LOOP_DYNAMIC]] } },
+  ixP: {
+    ...IX,
+    note: 'ixL with the next sign_mantissa vector loaded one vector ahead',
+    indexed: {
+      file: IX_FILE,
+      edits: [
+        [IX_LOOP, `var sm_next = vec4<u32>();
+  if (!EXPONENT_PLANE) { sm_next = sm[(e0 >> 4u) - params.sm_vec_base]; }
+${IX_LOOP_DYNAMIC}`],
+        ['if (m == 0u) { smv = sm[(e0 >> 4u) - params.sm_vec_base + (emitted >> 2u)]; }', 'if (m == 0u) { smv = sm_next; sm_next = sm[(e0 >> 4u) - params.sm_vec_base + (emitted >> 2u) + 1u]; }'],
+      ],
+    },
+  },
+  ixs: { ...IX, note: 'indexed kernel writing through a workgroup stage: coalesced vectors (dev/kernels/decode-ixs.wgsl)', indexed: { file: 'dev/kernels/decode-ixs.wgsl' } },
+  ixs2: { ...IX, note: 'ixs with the write phase\'s sign_mantissa loads issued before the barrier, 8-byte sm vectors (dev/kernels/decode-ixs2.wgsl)', indexed: { file: 'dev/kernels/decode-ixs2.wgsl' } },
+  ixs2v: {
+    ...IX,
+    note: 'ixs2 with `luts` viewed as vec2<u32>: a wide-table entry is one 8-byte load',
+    indexed: {
+      file: 'dev/kernels/decode-ixs2.wgsl',
+      edits: [
+        ['@group(0) @binding(1) var<storage, read> luts: array<u32>;', '@group(0) @binding(1) var<storage, read> luts: array<vec2<u32>>;\n\nfn lut(i: u32) -> u32 { return luts[i >> 1u][i & 1u]; }'],
+        ['luts[i >> 2u]', 'lut(i >> 2u)'],
+        ['luts[ROOT_BASE + (x >> 24u)]', 'lut(ROOT_BASE + (x >> 24u))'],
+        ['      let info = luts[i + 1u];', '      let entry = luts[i >> 1u];\n      let info = entry.y;'],
+        ['ex = luts[i] & ', 'ex = entry.x & '],
+      ],
+    },
+  },
+  ixs3: { ...IX, note: 'ixs2v with the decode loop split: 4+ codes left (every lookup taken whole), then the last codes (the promoted src/gpu/kernels/decode-indexed.wgsl)', indexed: {} },
+  ixs3a: {
+    ...IX,
+    note: 'probe: ixs3 with ~24 more integer instructions per main-loop lookup (issue slots)',
+    indexed: {
+      edits: [['    var ex = entry.x;\n    if (take == 0u) {', '    var z = x;\n    for (var j = 0u; j < 8u; j++) { z = (z * 0x9e3779b1u) ^ (z >> 15u); z += j; }\n    var ex = entry.x | (z & (params.stream_bytes >> 31u));\n    if (take == 0u) {']],
+    },
+  },
+  ixw: {
+    ...IX,
+    note: 'probe: ixL without its output stores (output wrong)',
+    indexed: { file: IX_FILE, edits: [[IX_LOOP, IX_LOOP_DYNAMIC], ['    out[q] = v;\n    return;', '    if (v.x == 0x12345678u && v.y == params.stream_bytes) { out[q] = v; }\n    return;']] },
+  },
   v13: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, persistent: true, note: 'v12 with persistent workgroups (grid stride over chunks)', probeOf: 'v12', transform: 'persistent' },
   v13h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, persistent: true, note: 'v13 at 256 x 2 windows', probeOf: 'v13', edits: [] },
   v9h: { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 256, note: 'v9 at 256 x 2 windows', probeOf: 'v9', edits: [] },
@@ -451,7 +505,8 @@ async function main(): Promise<void> {
       ...(spec.persistent ? { persistentWorkgroups: Number(arg('persistent', '1024')) } : {}),
     };
     for (const budget of budgets) {
-      const decoder = await GpuDecoder.create(device, { kernel, workgroupStorageBytes: budget, indexed: v === 'ix' });
+      const indexedCode = spec.indexed ? indexedSource(v, spec.indexed) : undefined;
+      const decoder = await GpuDecoder.create(device, { kernel, workgroupStorageBytes: budget, indexed: spec.indexed !== undefined, ...(indexedCode ? { indexedCode } : {}) });
       for (const { name, weights, unit } of units) {
         const g = decoder.upload(unit, { tensor: name });
         let verdict = 'exact';
@@ -483,6 +538,17 @@ async function main(): Promise<void> {
   console.log("\nvar  wgByte  stage unit     ms/dec   GB/s   cpu  check");
   for (const r of rows) console.log(r);
   ctx.destroy();
+}
+
+/** The indexed kernel of an indexed variant: its file (default the library's) with its edits applied. */
+function indexedSource(name: string, spec: NonNullable<Variant['indexed']>): string {
+  let code = readFileSync(join(repoRoot(), spec.file ?? join('src', 'gpu', 'kernels', 'decode-indexed.wgsl')), 'utf8');
+  for (const [from, to] of spec.edits ?? []) {
+    const n = code.split(typeof from === 'string' ? from : new RegExp(from.source, 'g')).length - 1;
+    if (n !== 1) throw new Error(`variant ${name}: an edit matches ${n} times`);
+    code = code.replace(from, to);
+  }
+  return code;
 }
 
 /** The WGSL of a variant: its file, or its base variant's source with the edits and transform applied. */

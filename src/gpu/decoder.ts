@@ -50,6 +50,8 @@ export interface GpuDecoderOptions {
    * uploaded (4 bytes per 64 weights), where the kernel can build it (decode.wgsl). Default true.
    */
   indexed?: boolean;
+  /** WGSL of the indexed kernel (default: decode-indexed.wgsl); for kernel experiments. */
+  indexedCode?: string;
 }
 
 /** The indexed decoder's pipelines (decode-indexed.wgsl) and the index-building pipeline (decode.wgsl INDEX_OUTPUT). */
@@ -147,12 +149,12 @@ export class GpuDecoder {
     const plane = kernel.exponentPlane ? await cache.prepare({ ...kernel, name: `${kernel.name}-exponents`, constants: { ...kernel.constants, EXPONENT_PLANE: 1 } }, stageWords) : undefined;
     const indexed =
       (options.indexed ?? true) && kernel.exponentPlane && size >= INDEXED_WORKGROUP_SIZE
-        ? await GpuDecoder.indexedPipelines(device, await cache.prepare({ ...kernel, name: `${kernel.name}-index`, constants: { ...kernel.constants, INDEX_OUTPUT: 1 } }, stageWords))
+        ? await GpuDecoder.indexedPipelines(device, options.indexedCode ?? decodeIndexedWgsl, await cache.prepare({ ...kernel, name: `${kernel.name}-index`, constants: { ...kernel.constants, INDEX_OUTPUT: 1 } }, stageWords))
         : undefined;
     return new GpuDecoder(device, cache, pipeline, plane, kernel, stageWords, options.maxChunksPerDispatch, indexed, options.maxGroupsPerDispatch);
   }
 
-  private static async indexedPipelines(device: GPUDevice, build: GPUComputePipeline): Promise<IndexedPipelines> {
+  private static async indexedPipelines(device: GPUDevice, code: string, build: GPUComputePipeline): Promise<IndexedPipelines> {
     const COMPUTE = 0x4;
     const types: GPUBufferBindingType[] = ['uniform', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'storage', 'storage'];
     const layout = device.createBindGroupLayout({
@@ -160,7 +162,7 @@ export class GpuDecoder {
       entries: types.map((type, binding) => ({ binding, visibility: COMPUTE, buffer: { type } })),
     });
     const pipelineLayout = device.createPipelineLayout({ label: 'df11-decode-indexed', bindGroupLayouts: [layout] });
-    const module = device.createShaderModule({ label: 'df11-decode-indexed', code: decodeIndexedWgsl });
+    const module = device.createShaderModule({ label: 'df11-decode-indexed', code });
     const make = (plane: boolean) =>
       device.createComputePipelineAsync({
         label: `df11-decode-indexed${plane ? '-exponents' : ''}`,

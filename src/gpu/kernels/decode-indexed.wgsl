@@ -1,28 +1,36 @@
-// DF11 decoder driven by an output index (df11-format.md §8.4 decodes by chunk; this kernel decodes by
-// groups of output elements instead). The index is computed once per unit when it is uploaded (by
-// decode.wgsl with INDEX_OUTPUT): entry g is the bit of encoded_exponent where the code of element
-// G*g starts. With it, every invocation decodes its own G consecutive elements, start to end, with no
-// scan, no workgroup memory and no barrier, and writes them as whole 16-byte vectors: each invocation
-// is independent, so the GPU can keep as many in flight as its registers allow, and the work per
-// element is only the table walk, the packing and the stores.
+// DF11 decoder driven by an output index (variant ixs3 of dev/kernels; the variants tried and their
+// numbers are in dev/kernels/README.md). df11-format.md §8.4 decodes by 4096-byte chunk; this kernel
+// decodes by groups of G = 64 output elements instead. The index is built once per unit when it is
+// uploaded (decode.wgsl with INDEX_OUTPUT, which also runs every check of the chunk decoder): entry g is
+// the bit of encoded_exponent where the code of element G*g starts. The files are unchanged; the index
+// costs 4 bytes per 64 weights of GPU memory.
+//
+// Each invocation decodes its own group start to end: no scan, no second pass. It walks the stream
+// with the wide table (up to 4 codes per 8-byte entry; while at least 4 codes are left every lookup is
+// taken whole, the last codes by a loop that takes only what is left) and puts the exponents, 4 per
+// word, in its row of a workgroup stage (17-word rows: no bank conflicts). After one barrier the
+// workgroup writes its WG groups' output as consecutive 16-byte vectors, so a warp's stores cover
+// contiguous memory: BF16 values built from the stage and sign_mantissa (8-byte loads issued before the
+// barrier, so their latency overlaps the wait for the slowest decode), or the exponent plane.
 //
 // Bindings (group 0):
 //   0 params  uniform          Params below (one slot per dispatch)
-//   1 luts    storage read     the same `luts` binding as decode.wgsl (raw rows, root table, wide table)
+//   1 luts    storage read     decode.wgsl's `luts` binding (raw rows, root table, wide table), read
+//                              as 8-byte entries
 //   2 enc     storage read     encoded_exponent window, from word `enc_word_base`
-//   3 index   storage read     the unit's index, whole: u32 per group (G elements)
-//   4 sm      storage read     sign_mantissa window as 16-byte vectors, from vector `sm_vec_base`
+//   3 index   storage read     the unit's index, whole: u32 per group
+//   4 sm      storage read     sign_mantissa window as 8-byte vectors, from byte 16 * sm_vec_base
 //                              (BF16 output only; bound but unread for the exponent plane)
 //   5 out     storage rw       output window as 16-byte vectors: vector `out_vec_first` holds the
-//                              unit's element G*group_base (8 BF16 values, or 16 exponent bytes)
+//                              unit's element G * group_base (8 BF16 values, or 16 exponent bytes)
 //   6 status  storage rw       [flags, -, first bad group, -]; flags: STATUS_* below
 //
-// Preconditions (planned on the host): the output of element 0 starts a 16-byte vector, so every
-// group's output is whole vectors except the unit's last, partial one; G is a multiple of 16.
-// Checks: a zero-length code or a 5th table level; where a group's walk ends against the next entry
-// of the index (or, for the last group, the stream length B). Every loop is bounded (at most G table
-// walks per invocation); every store is checked against arrayLength(&out); bytes of the last vector
-// past element N keep their old value.
+// Preconditions (planned on the host, indexed-plan.ts): the output of element 0 starts a 16-byte
+// vector, so every group's output is whole vectors except the unit's last, partial one.
+// Checks: a zero-length code or a 5th table level; where a group's walk ends against the next index
+// entry (or, for the last group, the stream length B). Every loop is bounded (each lookup takes at
+// least one of the group's G codes); every store is checked against arrayLength(&out); bytes of the
+// last vector past element N keep their old value.
 
 struct Params {
   group_base: u32,      // global group of invocation 0
@@ -30,7 +38,7 @@ struct Params {
   elements: u32,        // N
   decode_rows: u32,     // R; the length row is row R
   enc_word_base: u32,   // global encoded_exponent word at word 0 of `enc`
-  sm_vec_base: u32,     // global sign_mantissa vector (16 elements) at vector 0 of `sm`
+  sm_vec_base: u32,     // global sign_mantissa byte at byte 0 of `sm`, over 16
   out_vec_first: u32,   // vector of `out` that receives element G * group_base
   groups: u32,          // groups in the unit: ceil(N / G)
   stream_bytes: u32,    // B
@@ -38,10 +46,10 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> luts: array<u32>;
+@group(0) @binding(1) var<storage, read> luts: array<vec2<u32>>;
 @group(0) @binding(2) var<storage, read> enc: array<u32>;
 @group(0) @binding(3) var<storage, read> index: array<u32>;
-@group(0) @binding(4) var<storage, read> sm: array<vec4<u32>>;
+@group(0) @binding(4) var<storage, read> sm: array<vec2<u32>>;
 @group(0) @binding(5) var<storage, read_write> out: array<vec4<u32>>;
 @group(0) @binding(6) var<storage, read_write> status: array<atomic<u32>, 4>;
 
@@ -62,6 +70,15 @@ const STATUS_FIFTH_LEVEL: u32 = 2u;
 const STATUS_STREAM_LENGTH: u32 = 16u;
 const STATUS_INDEX_MISMATCH: u32 = 64u;
 
+/** Stage words per invocation: its G / 4 exponent words and one of padding. */
+const ROW: u32 = G / 4u + 1u;
+var<workgroup> stage: array<u32, WG * ROW>;
+
+/** Word i of `luts` (u32 indexing, as decode.wgsl's). */
+fn lut(i: u32) -> u32 {
+  return luts[i >> 1u][i & 1u];
+}
+
 fn flag(bits: u32, group: u32) {
   atomicOr(&status[0], bits);
   atomicMin(&status[2], group);
@@ -76,12 +93,12 @@ fn bits_at(a: u32, b: u32, r: u32) -> u32 {
 }
 
 fn lut_byte(i: u32) -> u32 {
-  return (luts[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu;
+  return (lut(i >> 2u) >> ((i & 3u) * 8u)) & 0xffu;
 }
 
 /** (exponent, length) of the code at the top of x; length 0 means corrupt. */
 fn code_at(x: u32) -> vec2<u32> {
-  let c = luts[ROOT_BASE + (x >> 24u)];
+  let c = lut(ROOT_BASE + (x >> 24u));
   if (c >= (1u << LEN_SHIFT)) {
     return vec2<u32>(c & 0xffu, c >> LEN_SHIFT);
   }
@@ -126,14 +143,15 @@ fn store_vec(q: u32, v: vec4<u32>, valid: u32) {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let j = gid.y * params.row_stride + gid.x;
-  if (j >= params.group_count) { return; }
+  let j0 = j - lid;
   let g = params.group_base + j;
   let e0 = g * G;
-  if (e0 >= params.elements) { return; }
-  let n_el = min(G, params.elements - e0);
-  let start = index[g];
+  let live = j < params.group_count && e0 < params.elements;
+  let n_el = select(0u, min(G, params.elements - e0), live);
+  // Invocations past the dispatch decode nothing but still reach the barrier (their loads stay in bounds).
+  let start = index[min(g, params.groups - 1u)];
   let last_group = g + 1u >= params.groups;
   let end_expected = select(index[min(g + 1u, params.groups - 1u)], 0u, last_group);
 
@@ -144,94 +162,152 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var q2 = bswap(enc[word + 2u]);
   word += 3u;
 
-  // Pending exponents, byte k for the k-th oldest: up to 7 (3 left over + 4 from one lookup).
   var plo = 0u;
   var phi = 0u;
   var np = 0u;
-  var done = 0u;        // codes decoded
-  var emitted = 0u;     // exponent words (4 elements) emitted
+  var done = 0u;
+  var emitted = 0u;
   var error = 0u;
-  var acc = vec4<u32>();
-  let per_vec = select(2u, 4u, EXPONENT_PLANE);   // exponent words per 16-byte output vector
-  var smv = vec4<u32>();
-  let out_base = params.out_vec_first + j * (G / (4u * per_vec));
-  let words_needed = (n_el + 3u) / 4u;
-  // At most G lookups (each takes at least one code) and 2 more emits.
-  for (var it = 0u; it < G + 2u; it++) {
-    if (emitted >= words_needed || error != 0u) { break; }
-    if (done < n_el) {
-      let x = bits_at(q0, q1, r);
-      let i = WIDE_BASE + 2u * (x >> (32u - WIDE_BITS));
-      let info = luts[i + 1u];
-      let nc = (info >> 6u) & 7u;
-      var take = 1u;
-      var bits = 0u;
-      var ex = 0u;
-      if (nc != 0u) {
-        take = min(nc, n_el - done);
-        bits = select((info >> (9u + 4u * (take - 1u))) & 15u, info & 63u, take == nc);
-        ex = luts[i] & select((1u << (8u * take)) - 1u, 0xffffffffu, take == 4u);
-      } else {
-        let d = code_at(x);
-        if (d.y == 0u) {
-          error = select(STATUS_ZERO_LENGTH, STATUS_FIFTH_LEVEL, d.x >= FIRST_POINTER);
-          break;
-        }
-        bits = d.y;
-        ex = d.x;
+  let row = lid * ROW;
+  // Main loop: at least 4 codes left, so every lookup takes all of its codes.
+  loop {
+    if (done + 4u > n_el) { break; }
+    let x = bits_at(q0, q1, r);
+    let entry = luts[(WIDE_BASE >> 1u) + (x >> (32u - WIDE_BITS))];
+    var take = (entry.y >> 6u) & 7u;
+    var bits = entry.y & 63u;
+    var ex = entry.x;
+    if (take == 0u) {
+      let d = code_at(x);
+      if (d.y == 0u) {
+        error = select(STATUS_ZERO_LENGTH, STATUS_FIFTH_LEVEL, d.x >= FIRST_POINTER);
+        break;
       }
-      let sh = 8u * np;   // np <= 3 here
-      plo |= ex << sh;
-      phi = select(0u, ex >> (32u - sh), np != 0u);
-      np += take;
-      done += take;
-      r += bits;
-      if (r >= 32u) {
-        r -= 32u;
-        q0 = q1;
-        q1 = q2;
-        q2 = bswap(enc[word]);
-        word += 1u;
-      }
+      take = 1u;
+      bits = d.y;
+      ex = d.x;
     }
-    // Emit one exponent word when 4 are pending (or the group's last, partial word).
-    if (np >= 4u || (done >= n_el && np > 0u)) {
-      let w = plo;
+    let sh = 8u * np;   // np <= 3
+    plo |= ex << sh;
+    phi = select(0u, ex >> (32u - sh), np != 0u);
+    np += take;
+    done += take;
+    r += bits;
+    if (r >= 32u) {
+      r -= 32u;
+      q0 = q1;
+      q1 = q2;
+      q2 = bswap(enc[word]);
+      word += 1u;
+    }
+    if (np >= 4u) {
+      stage[row + emitted] = plo;
       plo = phi;
       phi = 0u;
-      np = select(0u, np - 4u, np >= 4u);
-      let k = emitted % per_vec;
-      if (EXPONENT_PLANE) {
-        acc = select(acc, vec4<u32>(w), vec4<bool>(k == 0u, k == 1u, k == 2u, k == 3u));
-      } else {
-        // Two BF16 words from 4 exponents and their 4 sign_mantissa bytes (one 16-byte sm vector
-        // serves 4 exponent words, loaded at the first of them).
-        let m = emitted & 3u;
-        if (m == 0u) { smv = sm[(e0 >> 4u) - params.sm_vec_base + (emitted >> 2u)]; }
-        let s4 = select(select(smv.x, smv.y, m == 1u), select(smv.z, smv.w, m == 3u), m >= 2u);
-        let lo = pack2(s4, w);
-        let hi = pack2(s4 >> 16u, w >> 16u);
-        acc = select(acc, vec4<u32>(lo, hi, lo, hi), vec4<bool>(k == 0u, k == 0u, k == 1u, k == 1u));
-      }
+      np -= 4u;
       emitted += 1u;
-      if (k + 1u == per_vec || emitted == words_needed) {
-        let elems_in_vec = 4u * per_vec;
-        let first = (emitted - 1u - k) * 4u;   // first element (in the group) of this vector
-        let valid_el = min(n_el - first, elems_in_vec);
-        let bytes_per = select(2u, 1u, EXPONENT_PLANE);
-        store_vec(out_base + first / elems_in_vec, acc, valid_el * bytes_per);
-        acc = vec4<u32>();
+    }
+  }
+  // Tail: the last (at most 3) codes, each lookup taking only what is left.
+  loop {
+    if (done >= n_el || error != 0u) { break; }
+    let x = bits_at(q0, q1, r);
+    let entry = luts[(WIDE_BASE >> 1u) + (x >> (32u - WIDE_BITS))];
+    let nc = (entry.y >> 6u) & 7u;
+    var take = 1u;
+    var bits = 0u;
+    var ex = 0u;
+    if (nc != 0u) {
+      take = min(nc, n_el - done);
+      bits = select((entry.y >> (9u + 4u * (take - 1u))) & 15u, entry.y & 63u, take == nc);
+      ex = entry.x & select((1u << (8u * take)) - 1u, 0xffffffffu, take == 4u);
+    } else {
+      let d = code_at(x);
+      if (d.y == 0u) {
+        error = select(STATUS_ZERO_LENGTH, STATUS_FIFTH_LEVEL, d.x >= FIRST_POINTER);
+        break;
+      }
+      bits = d.y;
+      ex = d.x;
+    }
+    if (np >= 4u) {
+      stage[row + emitted] = plo;
+      plo = phi;
+      phi = 0u;
+      np -= 4u;
+      emitted += 1u;
+    }
+    let sh = 8u * np;
+    plo |= ex << sh;
+    phi = select(0u, ex >> (32u - sh), np != 0u);
+    np += take;
+    done += take;
+    r += bits;
+    if (r >= 32u) {
+      r -= 32u;
+      q0 = q1;
+      q1 = q2;
+      q2 = bswap(enc[word]);
+      word += 1u;
+    }
+  }
+  // The pending exponents: at most 2 words, the last one partial (zero bytes past the group).
+  for (var f = 0u; f < 2u; f++) {
+    if (np == 0u || error != 0u) { break; }
+    stage[row + emitted] = plo;
+    plo = phi;
+    phi = 0u;
+    np = select(0u, np - 4u, np >= 4u);
+    emitted += 1u;
+  }
+  if (live) {
+    if (error != 0u) {
+      flag(error, g);
+    } else {
+      let end = 32u * (word - 3u + params.enc_word_base) + r;
+      if (last_group) {
+        if ((end + 7u) / 8u != params.stream_bytes) { flag(STATUS_STREAM_LENGTH, g); }
+      } else if (end != end_expected) {
+        flag(STATUS_INDEX_MISMATCH, g);
       }
     }
   }
-  if (error != 0u) {
-    flag(error, g);
-    return;
+  // The workgroup's output: groups j0 .. j0 + WG - 1 of the dispatch, as consecutive vectors.
+  let first_el = (params.group_base + j0) * G;
+  let wg_live = first_el < params.elements && j0 < params.group_count;
+  let el_end = select(first_el, min(min(params.elements, (params.group_base + params.group_count) * G), first_el + WG * G), wg_live);
+  // BF16: the sign_mantissa (8 bytes) of output vector v = lid + WG k (k < G / 8), loaded now.
+  var smv: array<vec2<u32>, G / 8u>;
+  let smq = (first_el >> 3u) - 2u * params.sm_vec_base;
+  let vecs = (el_end - first_el + 7u) / 8u;
+  if (!EXPONENT_PLANE) {
+    for (var k = 0u; k < G / 8u; k++) {
+      let v = lid + WG * k;
+      smv[k] = select(vec2<u32>(), sm[smq + min(v, max(vecs, 1u) - 1u)], v < vecs);
+    }
   }
-  let end = 32u * (word - 3u + params.enc_word_base) + r;   // q0 is global word word - 3 + base
-  if (last_group) {
-    if ((end + 7u) / 8u != params.stream_bytes) { flag(STATUS_STREAM_LENGTH, g); }
-  } else if (end != end_expected) {
-    flag(STATUS_INDEX_MISMATCH, g);
+  workgroupBarrier();
+  if (!wg_live) { return; }
+  let out0 = params.out_vec_first + j0 * (G / select(8u, 16u, EXPONENT_PLANE));
+  if (EXPONENT_PLANE) {
+    let pvecs = (el_end - first_el + 15u) / 16u;
+    for (var v = lid; v < pvecs; v += WG) {
+      let t = v >> 2u;            // group in the workgroup (4 vectors each)
+      let s0 = t * ROW + (v & 3u) * 4u;
+      let val = vec4<u32>(stage[s0], stage[s0 + 1u], stage[s0 + 2u], stage[s0 + 3u]);
+      store_vec(out0 + v, val, min(el_end - (first_el + 16u * v), 16u));
+    }
+  } else {
+    for (var k = 0u; k < G / 8u; k++) {
+      let v = lid + WG * k;
+      if (v >= vecs) { break; }
+      let t = v >> 3u;            // group in the workgroup (8 vectors each)
+      let s0 = t * ROW + (v & 7u) * 2u;
+      let m = smv[k];
+      let e0w = stage[s0];
+      let e1w = stage[s0 + 1u];
+      let val = vec4<u32>(pack2(m.x, e0w), pack2(m.x >> 16u, e0w >> 16u), pack2(m.y, e1w), pack2(m.y >> 16u, e1w >> 16u));
+      store_vec(out0 + v, val, 2u * min(el_end - (first_el + 8u * v), 8u));
+    }
   }
 }
