@@ -283,6 +283,19 @@ export class GpuDecoder {
     });
   }
 
+  /**
+   * Frees what only the chunk kernel reads (the unit's gaps, ~2 % of its bytes) once its index is
+   * built, for a unit that will only be decoded whole at 16-byte-aligned offsets (decodesIndexed):
+   * afterwards a decode the indexed kernel cannot do, and row decodes, throw. Returns the bytes freed
+   * (0 where the unit has no index).
+   */
+  releaseChunkData(unit: GpuUnit): number {
+    if (unit.buffers.index === undefined || unit.chunkDataReleased) return 0;
+    unit.chunkDataReleased = true;
+    unit.buffers.gaps.destroy();
+    return unit.buffers.gaps.size;
+  }
+
   /** Frees a unit's buffers. */
   release(unit: GpuUnit): void {
     this.units.delete(unit);
@@ -367,6 +380,7 @@ export class GpuDecoder {
       this.indexedInPass(pass, unit, out, outOffsetBytes, output);
       return;
     }
+    this.assertChunkData(unit);
     const plan = this.planned(unit, outOffsetBytes, output);
     const groups = this.bindGroups(unit, plan, out);
     pass.setPipeline(output === 'exponents' ? this.planePipeline! : this.pipeline);
@@ -388,6 +402,7 @@ export class GpuDecoder {
    */
   decodeRowInPass(pass: GPUComputePassEncoder, unit: GpuUnit, out: GPUBuffer, outOffsetBytes: number, ids: GPUBuffer, cols: number, firstElement: number, output: DecodeOutput = 'bf16'): boolean {
     this.checkTarget(unit, out, outOffsetBytes, output);
+    this.assertChunkData(unit);
     if (this.kernel.persistentWorkgroups !== undefined) return false;
     const plan = this.planned(unit, outOffsetBytes, output);
     if (plan.dispatches.length !== 1) return false;
@@ -549,6 +564,10 @@ export class GpuDecoder {
     this.units.clear();
     for (const list of this.rowDecodes.values()) for (const r of list) for (const b of r.buffers) b.destroy();
     this.rowDecodes.clear();
+  }
+
+  private assertChunkData(unit: GpuUnit): void {
+    if (unit.chunkDataReleased) throw new RangeError(`${unit.context.tensor ?? 'the unit'}: its chunk data was released; only whole-unit decodes at 16-byte-aligned offsets remain`);
   }
 
   private assertLive(): void {

@@ -56,6 +56,8 @@ export interface GpuUnit {
   readonly indexedPlans: Map<string, PlannedIndexedDecode>;
   /** True once recorded into an encoder since the last status check. */
   pendingCheck: boolean;
+  /** The chunk kernel's gaps were freed (GpuDecoder.releaseChunkData): only the indexed kernel decodes it. */
+  chunkDataReleased: boolean;
   destroyed: boolean;
 }
 
@@ -167,6 +169,7 @@ export function uploadUnit(device: GPUDevice, unit: Df11Unit, context: UnitConte
     plans: new Map(),
     indexedPlans: new Map(),
     pendingCheck: false,
+    chunkDataReleased: false,
     destroyed: false,
   };
 }

@@ -200,6 +200,29 @@ describe('GpuDecoder (indexed kernel) split into many dispatches', () => {
   }
 });
 
+describe('GpuDecoder.releaseChunkData', () => {
+  let ctx: GpuContext;
+  before(async () => {
+    ctx = await testGpu();
+  });
+  after(() => ctx?.destroy());
+
+  it('keeps whole aligned decodes bit-exact and refuses what needs the chunk kernel', async () => {
+    const decoder = await GpuDecoder.create(ctx.device);
+    const unit = encode(normalWeights(20_001, 18));
+    const g = decoder.upload(unit);
+    const freed = decoder.releaseChunkData(g);
+    assert.equal(freed, g.buffers.gaps.size);
+    assert.equal(decoder.releaseChunkData(g), 0, 'a second release frees nothing');
+    assertMatchesOracle(await decoder.decode(g), unit, 'after release');
+    const out = ctx.device.createBuffer({ size: 2 * 20_001 + 64, usage: STORAGE });
+    const encoder = ctx.device.createCommandEncoder();
+    assert.throws(() => decoder.decodeInto(encoder, g, out, 6), /chunk data was released/);
+    out.destroy();
+    decoder.destroy();
+  });
+});
+
 describe('GpuDecoder at default WebGPU limits', () => {
   let ctx: GpuContext;
   before(async () => {

@@ -99,7 +99,11 @@ export class Df11WeightProvider implements WeightProvider {
           placements.set(piece.tensor, { kind: 'unit', unit: info.path, elementOffset: piece.offset, rows: piece.shape[0]!, cols: piece.shape[1] ?? 1 });
         }
         const gpu = decoder.upload(await files.readUnit(info.path), { file: files.name, tensor: info.path });
-        const bytes = Object.values(gpu.buffers).reduce((s, b) => s + b.size, 0);
+        // Only the embedding is ever decoded a row at a time (by the chunk kernel); every other unit
+        // is decoded whole, by the indexed kernel where it has an index, so its gaps can go.
+        const rowDecoded = unitPieces(info, lookup, files.name).some((piece) => piece.tensor === EMBEDDING_WEIGHT);
+        if (!rowDecoded) decoder.releaseChunkData(gpu);
+        const bytes = Object.values(gpu.buffers).reduce((s, b) => s + b.size, 0) - (gpu.chunkDataReleased ? gpu.buffers.gaps.size : 0);
         try {
           memory.track(bytes, `DF11 unit ${info.path}`);
         } catch (e) {
