@@ -11,7 +11,8 @@
 //   0 params  uniform          Params below (one slot per dispatch)
 //   1 luts    storage read     the same `luts` binding as decode.wgsl (raw rows, root table, wide table)
 //   2 enc     storage read     encoded_exponent window, from word `enc_word_base`
-//   3 index   storage read     the unit's index, whole: u32 per group (G elements)
+//   3 index   storage read     the unit's index, whole: a u32 base per 16 groups, then a u16 offset per
+//                              group (index-pack.wgsl)
 //   4 sm      storage read     sign_mantissa window as 16-byte vectors, from vector `sm_vec_base`
 //                              (BF16 output only; bound but unread for the exponent plane)
 //   5 out     storage rw       output window as 16-byte vectors: vector `out_vec_first` holds the
@@ -36,6 +37,7 @@ struct Params {
   groups: u32,          // groups in the unit: ceil(N / G)
   stream_bytes: u32,    // B
   row_stride: u32,      // invocations per row of the dispatch grid (workgroups in x * WG)
+  delta_base: u32,      // word of `index` holding the offsets of groups 0 and 1
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -66,6 +68,12 @@ const STATUS_INDEX_MISMATCH: u32 = 64u;
 fn flag(bits: u32, group: u32) {
   atomicOr(&status[0], bits);
   atomicMin(&status[2], group);
+}
+
+/** Start bit of group g's first code: the base of its 16 groups plus its 16-bit offset (index-pack.wgsl). */
+fn group_start(g: u32) -> u32 {
+  let d = index[params.delta_base + (g >> 1u)] >> ((g & 1u) * 16u);
+  return index[g >> 4u] + (d & 0xffffu);
 }
 
 fn bswap(v: u32) -> u32 {
@@ -134,9 +142,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let e0 = g * G;
   if (e0 >= params.elements) { return; }
   let n_el = min(G, params.elements - e0);
-  let start = index[g];
+  let start = group_start(g);
   let last_group = g + 1u >= params.groups;
-  let end_expected = select(index[min(g + 1u, params.groups - 1u)], 0u, last_group);
+  let end_expected = select(group_start(min(g + 1u, params.groups - 1u)), 0u, last_group);
 
   var word = (start >> 5u) - params.enc_word_base;
   var r = start & 31u;

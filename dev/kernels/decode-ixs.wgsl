@@ -15,6 +15,7 @@ struct Params {
   groups: u32,          // groups in the unit: ceil(N / G)
   stream_bytes: u32,    // B
   row_stride: u32,      // invocations per row of the dispatch grid (workgroups in x * WG)
+  delta_base: u32,      // word of `index` holding the offsets of groups 0 and 1
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -48,6 +49,12 @@ var<workgroup> stage: array<u32, 2176>;   // WG (128) x ROW
 fn flag(bits: u32, group: u32) {
   atomicOr(&status[0], bits);
   atomicMin(&status[2], group);
+}
+
+/** Start bit of group g's first code: the base of its 16 groups plus its 16-bit offset (index-pack.wgsl). */
+fn group_start(g: u32) -> u32 {
+  let d = index[params.delta_base + (g >> 1u)] >> ((g & 1u) * 16u);
+  return index[g >> 4u] + (d & 0xffffu);
 }
 
 fn bswap(v: u32) -> u32 {
@@ -116,9 +123,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
   let e0 = g * G;
   let live = j < params.group_count && e0 < params.elements;
   let n_el = select(0u, min(G, params.elements - e0), live);
-  let start = index[min(g, params.groups - 1u)];
+  let start = group_start(min(g, params.groups - 1u));
   let last_group = g + 1u >= params.groups;
-  let end_expected = select(index[min(g + 1u, params.groups - 1u)], 0u, last_group);
+  let end_expected = select(group_start(min(g + 1u, params.groups - 1u)), 0u, last_group);
 
   var word = (start >> 5u) - params.enc_word_base;
   var r = start & 31u;

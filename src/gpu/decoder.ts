@@ -14,8 +14,8 @@ import {
   type DecodeKernelSource,
 } from './decode-program.js';
 import { BUFFER_USAGE, destroyUnit, STATUS_BYTES, STATUS_CLEAR, STATUS_NO_CHUNK, uploadUnit, type GpuUnit, type PlannedDecode, type PlannedIndexedDecode } from './gpu-unit.js';
-import { indexBytes, indexedDecodable, indexedOutputEnd, INDEX_GROUP, INDEXED_WORKGROUP_SIZE, planIndexedDispatches, type IndexedDispatch } from './indexed-plan.js';
-import { decodeIndexedWgsl, decodeRowsPlanWgsl } from './kernels/wgsl.generated.js';
+import { fullIndexBytes, indexBytes, indexDeltaBase, indexedDecodable, indexedOutputEnd, indexGroups, INDEX_GROUP, INDEXED_WORKGROUP_SIZE, planIndexedDispatches, type IndexedDispatch } from './indexed-plan.js';
+import { decodeIndexedWgsl, decodeRowsPlanWgsl, indexPackWgsl } from './kernels/wgsl.generated.js';
 
 /** The buffers and bind groups of one row decode (see decodeRowInPass). */
 interface RowDecode {
@@ -31,6 +31,8 @@ interface RowDecode {
 const INDIRECT_USAGE = 0x0100;
 const ROW_REQ_BYTES = 16;
 const INDIRECT_BYTES = 16;
+/** Invocations per workgroup of index-pack.wgsl. */
+const PACK_WORKGROUP_SIZE = 128;
 
 export interface GpuDecoderOptions {
   /** Upper bound on chunks per dispatch of the chunk kernel (default: as many as the limits allow). */
@@ -57,6 +59,7 @@ export interface GpuDecoderOptions {
 /** The indexed decoder's pipelines (decode-indexed.wgsl) and the index-building pipeline (decode.wgsl INDEX_OUTPUT). */
 interface IndexedPipelines {
   build: GPUComputePipeline;
+  pack: GPUComputePipeline;
   bf16: GPUComputePipeline;
   exponents: GPUComputePipeline;
   layout: GPUBindGroupLayout;
@@ -169,7 +172,12 @@ export class GpuDecoder {
         layout: pipelineLayout,
         compute: { module, entryPoint: 'main', constants: { WG: INDEXED_WORKGROUP_SIZE, EXPONENT_PLANE: plane ? 1 : 0 } },
       });
-    return { build, bf16: await make(false), exponents: await make(true), layout };
+    const pack = await device.createComputePipelineAsync({
+      label: 'df11-index-pack',
+      layout: 'auto',
+      compute: { module: device.createShaderModule({ label: 'df11-index-pack', code: indexPackWgsl }), entryPoint: 'main' },
+    });
+    return { build, pack, bf16: await make(false), exponents: await make(true), layout };
   }
 
   /** True when units are decoded through an output index (GpuDecoderOptions.indexed). */
@@ -190,35 +198,54 @@ export class GpuDecoder {
     this.assertLive();
     const u = uploadUnit(this.device, unit, context);
     this.units.add(u);
-    if (this.indexedPipelines && indexedDecodable(u.geometry, 0)) this.buildIndex(u, this.indexedPipelines.build);
+    if (this.indexedPipelines && indexedDecodable(u.geometry, 0)) this.buildIndex(u, this.indexedPipelines);
     return u;
   }
 
   /**
-   * Builds the unit's output index on the GPU (decode.wgsl with INDEX_OUTPUT: the chunk decoder's walk
-   * and checks, writing the start bit of every 64th element's code) and submits it. Corrupt data is
-   * flagged in the unit's status like a decode's.
+   * Builds the unit's output index on the GPU and submits it: decode.wgsl with INDEX_OUTPUT (the chunk
+   * decoder's walk and checks) writes the start bit of every 64th element's code into a temporary
+   * buffer, and index-pack.wgsl packs it into the resident index. Corrupt data is flagged in the
+   * unit's status like a decode's.
    */
-  private buildIndex(unit: GpuUnit, pipeline: GPUComputePipeline): void {
-    const index = this.device.createBuffer({
-      label: `${unit.context.tensor ?? 'unit'}.index`,
-      size: indexBytes(unit.elements),
-      usage: BUFFER_USAGE.STORAGE,
-    });
+  private buildIndex(unit: GpuUnit, pipelines: IndexedPipelines): void {
+    const name = unit.context.tensor ?? 'unit';
+    const full = this.device.createBuffer({ label: `${name}.index-full`, size: fullIndexBytes(unit.elements), usage: BUFFER_USAGE.STORAGE });
+    const index = this.device.createBuffer({ label: `${name}.index`, size: indexBytes(unit.elements), usage: BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_DST });
     unit.buffers.index = index;
     const plan = this.planned(unit, 0, 'exponents');
     const layout = this.pipelines.bindGroupLayout;
-    const encoder = this.device.createCommandEncoder({ label: `index ${unit.context.tensor ?? 'unit'}` });
+    const encoder = this.device.createCommandEncoder({ label: `index ${name}` });
     const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
+    pass.setPipeline(pipelines.build);
     plan.dispatches.forEach((d, i) => {
-      const entries = decodeEntries(unit, d, plan.params, i * PARAMS_SLOT_BYTES, index);
-      entries[6] = { binding: 6, resource: { buffer: index } };
-      pass.setBindGroup(0, this.device.createBindGroup({ label: `${unit.context.tensor ?? 'unit'}.index[${i}]`, layout, entries }));
+      const entries = decodeEntries(unit, d, plan.params, i * PARAMS_SLOT_BYTES, full);
+      entries[6] = { binding: 6, resource: { buffer: full } };
+      pass.setBindGroup(0, this.device.createBindGroup({ label: `${name}.index[${i}]`, layout, entries }));
       pass.dispatchWorkgroups(d.chunkCount);
     });
+    const groups = indexGroups(unit.elements);
+    const perDim = this.device.limits.maxComputeWorkgroupsPerDimension;
+    const workgroups = Math.ceil(Math.ceil(groups / 2) / PACK_WORKGROUP_SIZE);
+    const x = Math.min(workgroups, perDim);
+    const params = this.device.createBuffer({ label: `${name}.index-pack`, size: 16, usage: BUFFER_USAGE.UNIFORM, mappedAtCreation: true });
+    new Uint32Array(params.getMappedRange()).set([groups, indexDeltaBase(unit.elements), x * PACK_WORKGROUP_SIZE, 0]);
+    params.unmap();
+    pass.setPipeline(pipelines.pack);
+    pass.setBindGroup(
+      0,
+      this.device.createBindGroup({
+        label: `${name}.index-pack`,
+        layout: pipelines.pack.getBindGroupLayout(0),
+        entries: [params, full, index, unit.buffers.status].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      }),
+    );
+    pass.dispatchWorkgroups(x, Math.ceil(workgroups / x));
     pass.end();
     this.device.queue.submit([encoder.finish()]);
+    // Freed once the submitted work is done with them.
+    full.destroy();
+    params.destroy();
     unit.pendingCheck = true;
   }
 

@@ -36,9 +36,25 @@ export function indexGroups(elements: number): number {
   return Math.ceil(elements / INDEX_GROUP);
 }
 
-/** Bytes of the index buffer: one u32 per group, whole 8-byte pairs (decode.wgsl writes it as vec2 words). */
-export function indexBytes(elements: number): number {
+/** Groups per u32 base of the resident index (index-pack.wgsl SPAN). */
+export const INDEX_SPAN = 16;
+
+/**
+ * Bytes of the full index decode.wgsl's INDEX_OUTPUT writes: one u32 per group, whole 8-byte pairs
+ * (it writes through a vec2<u32> view). Temporary: index-pack.wgsl packs it.
+ */
+export function fullIndexBytes(elements: number): number {
   return Math.max(8, Math.ceil(indexGroups(elements) / 2) * 8);
+}
+
+/** Word of the resident index where the u16 offsets start (after the bases, an even count). */
+export function indexDeltaBase(elements: number): number {
+  return Math.ceil(indexGroups(elements) / (2 * INDEX_SPAN)) * 2;
+}
+
+/** Bytes of the resident index: a u32 base per 16 groups, then a u16 offset per group. */
+export function indexBytes(elements: number): number {
+  return 4 * (indexDeltaBase(elements) + Math.ceil(indexGroups(elements) / 2));
 }
 
 /** True when the indexed kernel can decode this unit at this output offset. */
@@ -128,6 +144,7 @@ export function planIndexedDispatches(g: PlanGeometry, limits: IndexedPlanLimits
       groups,
       g.streamBytes,
       x * INDEXED_WORKGROUP_SIZE,
+      indexDeltaBase(g.elements),
     ]);
     plans.push({ firstGroup: g0, groupCount: g1 - g0, enc: w.enc, sm: w.sm, out: w.out, grid: [x, y], params });
     g0 = g1;

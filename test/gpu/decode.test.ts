@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeUnit } from '../../src/codec/decode-serial.js';
 import type { Df11Unit } from '../../src/codec/unit.js';
+import { Df11Error } from '../../src/errors.js';
 import { GpuDecoder } from '../../src/gpu/decoder.js';
+import { indexDeltaBase } from '../../src/gpu/indexed-plan.js';
 import type { GpuContext } from '../../src/gpu/device.js';
 import {
   adapterLine,
@@ -221,6 +223,49 @@ describe('GpuDecoder.releaseChunkData', () => {
     out.destroy();
     decoder.destroy();
   });
+});
+
+describe('GpuDecoder with a corrupt output index', () => {
+  let ctx: GpuContext;
+  before(async () => {
+    ctx = await testGpu();
+  });
+  after(() => ctx?.destroy());
+
+  for (const [what, corrupt] of [
+    ['offsets shifted by one bit', (words: Uint32Array, deltaBase: number) => words.fill(0x00010001, deltaBase)],
+    ['random words', (words: Uint32Array) => words.forEach((_, i) => (words[i] = (Math.imul(i + 1, 0x9e3779b1) >>> 0) ^ 0x5bd1e995))],
+  ] as const) {
+    it(`flags ${what} and writes nothing outside the output`, async () => {
+      const decoder = await GpuDecoder.create(ctx.device);
+      const n = 30_001;
+      const unit = encode(normalWeights(n, 19));
+      const g = decoder.upload(unit);
+      await decoder.checkErrors();
+      const words = new Uint32Array(g.buffers.index!.size / 4);
+      corrupt(words, indexDeltaBase(n));
+      ctx.device.queue.writeBuffer(g.buffers.index!, 0, words);
+      const lead = 32;
+      const size = Math.ceil((lead + 2 * n + 64) / 4) * 4;
+      const out = ctx.device.createBuffer({ size, usage: STORAGE | COPY_SRC, mappedAtCreation: true });
+      new Uint8Array(out.getMappedRange()).fill(CANARY);
+      out.unmap();
+      const readback = ctx.device.createBuffer({ size, usage: MAP_READ | COPY_DST });
+      const encoder = ctx.device.createCommandEncoder();
+      decoder.decodeInto(encoder, g, out, lead);
+      encoder.copyBufferToBuffer(out, 0, readback, 0, size);
+      ctx.device.queue.submit([encoder.finish()]);
+      await assert.rejects(decoder.checkErrors(), (e: unknown) => e instanceof Df11Error && e.code === 'gpu-decode-error');
+      await readback.mapAsync(MAP_READ);
+      const bytes = new Uint8Array(readback.getMappedRange()).slice();
+      readback.unmap();
+      assertCanary(bytes, 0, lead, 'before');
+      assertCanary(bytes, lead + 2 * n, size, 'after');
+      out.destroy();
+      readback.destroy();
+      decoder.destroy();
+    });
+  }
 });
 
 describe('GpuDecoder at default WebGPU limits', () => {

@@ -1,9 +1,10 @@
 // DF11 decoder driven by an output index (variant ixs3 of dev/kernels; the variants tried and their
 // numbers are in dev/kernels/README.md). df11-format.md §8.4 decodes by 4096-byte chunk; this kernel
 // decodes by groups of G = 64 output elements instead. The index is built once per unit when it is
-// uploaded (decode.wgsl with INDEX_OUTPUT, which also runs every check of the chunk decoder): entry g is
-// the bit of encoded_exponent where the code of element G*g starts. The files are unchanged; the index
-// costs 4 bytes per 64 weights of GPU memory.
+// uploaded (decode.wgsl with INDEX_OUTPUT, which also runs every check of the chunk decoder, then
+// index-pack.wgsl): it gives the bit of encoded_exponent where the code of element G*g starts, as a
+// u32 base per 16 groups and a u16 offset per group. The files are unchanged; the index costs 3 bytes
+// per 64 weights of GPU memory.
 //
 // Each invocation decodes its own group start to end: no scan, no second pass. It walks the stream
 // with the wide table (up to 4 codes per 8-byte entry; while at least 4 codes are left every lookup is
@@ -18,7 +19,8 @@
 //   1 luts    storage read     decode.wgsl's `luts` binding (raw rows, root table, wide table), read
 //                              as 8-byte entries
 //   2 enc     storage read     encoded_exponent window, from word `enc_word_base`
-//   3 index   storage read     the unit's index, whole: u32 per group
+//   3 index   storage read     the unit's index, whole: a u32 base per 16 groups, then a u16 offset per
+//                              group (index-pack.wgsl)
 //   4 sm      storage read     sign_mantissa window as 8-byte vectors, from byte 16 * sm_vec_base
 //                              (BF16 output only; bound but unread for the exponent plane)
 //   5 out     storage rw       output window as 16-byte vectors: vector `out_vec_first` holds the
@@ -43,6 +45,7 @@ struct Params {
   groups: u32,          // groups in the unit: ceil(N / G)
   stream_bytes: u32,    // B
   row_stride: u32,      // invocations per row of the dispatch grid (workgroups in x * WG)
+  delta_base: u32,      // word of `index` holding the offsets of groups 0 and 1
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -82,6 +85,12 @@ fn lut(i: u32) -> u32 {
 fn flag(bits: u32, group: u32) {
   atomicOr(&status[0], bits);
   atomicMin(&status[2], group);
+}
+
+/** Start bit of group g's first code: the base of its 16 groups plus its 16-bit offset (index-pack.wgsl). */
+fn group_start(g: u32) -> u32 {
+  let d = index[params.delta_base + (g >> 1u)] >> ((g & 1u) * 16u);
+  return index[g >> 4u] + (d & 0xffffu);
 }
 
 fn bswap(v: u32) -> u32 {
@@ -151,9 +160,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
   let live = j < params.group_count && e0 < params.elements;
   let n_el = select(0u, min(G, params.elements - e0), live);
   // Invocations past the dispatch decode nothing but still reach the barrier (their loads stay in bounds).
-  let start = index[min(g, params.groups - 1u)];
+  let start = group_start(min(g, params.groups - 1u));
   let last_group = g + 1u >= params.groups;
-  let end_expected = select(index[min(g + 1u, params.groups - 1u)], 0u, last_group);
+  let end_expected = select(group_start(min(g + 1u, params.groups - 1u)), 0u, last_group);
 
   var word = (start >> 5u) - params.enc_word_base;
   var r = start & 31u;
