@@ -176,19 +176,6 @@ const IX_LOOP = 'for (var it = 0u; it < G + 2u; it++) {';
 const IX_LOOP_DYNAMIC = 'for (var it = 0u; it < n_el + 2u; it++) {';
 
 const IXS3_FILE = 'dev/kernels/decode-ixs3.wgsl';
-const IXS3_MAIN_HEAD = '  loop {\n    if (done + 4u > n_el) { break; }\n';
-const IXS3_MAIN_END = '  }\n  // Tail:';
-/** ixs3's main loop, for the unrolled variant. */
-const IXS3_MAIN = /  loop \{\n    if \(done \+ 4u > n_el\) \{ break; \}\n[^]*?\n  \}\n(?=  \/\/ Tail:)/;
-function ixs3Unrolled(): string {
-  const code = readFileSync(join(repoRoot(), IXS3_FILE), 'utf8');
-  const a = code.indexOf(IXS3_MAIN_HEAD);
-  const b = code.indexOf(IXS3_MAIN_END, a);
-  if (a < 0 || b < 0) throw new Error('decode-ixs3.wgsl no longer has its main loop');
-  const body = code.slice(a + IXS3_MAIN_HEAD.length, b);
-  const block = `    {\n${body}    }\n`;
-  return `  loop {\n    if (done + 8u > n_el) { break; }\n${block}${block}  }\n  loop {\n    if (done + 4u > n_el || error != 0u) { break; }\n${body}  }\n`;
-}
 const IXS3_SM_PREFETCH = 'smv[k] = select(vec2<u32>(), sm[smq + min(v, max(vecs, 1u) - 1u)], v < vecs);';
 const IXS3_SM_PREFETCH_4 = 'if (k < 4u) { smv[k] = select(vec2<u32>(), sm[smq + min(v, max(vecs, 1u) - 1u)], v < vecs); }';
 const IXS3_SM_USE = '      let m = smv[k];';
@@ -459,7 +446,7 @@ ${IX_LOOP_DYNAMIC}`],
     },
   },
   ixs3: { ...IX, note: 'ixs2v with the decode loop split: 4+ codes left (every lookup taken whole), then the last codes (dev/kernels/decode-ixs3.wgsl)', indexed: { file: IXS3_FILE } },
-  ixs4: { ...IX, note: 'ixs3 with the main loop unrolled twice, its body a function over a walk struct (the promoted src/gpu/kernels/decode-indexed.wgsl)', indexed: {} },
+  ixs4: { ...IX, note: 'ixs3 with the main loop unrolled twice, its body a function over a walk struct (dev/kernels/decode-ixs4.wgsl)', indexed: { file: 'dev/kernels/decode-ixs4.wgsl' } },
   ixs3a: {
     ...IX,
     note: 'probe: ixs3 with ~24 more integer instructions per main-loop lookup (issue slots)',
@@ -468,7 +455,7 @@ ${IX_LOOP_DYNAMIC}`],
       edits: [['    var ex = entry.x;\n    if (take == 0u) {', '    var z = x;\n    for (var j = 0u; j < 8u; j++) { z = (z * 0x9e3779b1u) ^ (z >> 15u); z += j; }\n    var ex = entry.x | (z & (params.stream_bytes >> 31u));\n    if (take == 0u) {']],
     },
   },
-  ixs3u: { ...IX, note: 'ixs3 with its main loop unrolled twice (one loop test per 2 lookups while 8+ codes are left)', indexed: { file: IXS3_FILE, edits: [[IXS3_MAIN, ixs3Unrolled]] } },
+  ixs3u: { ...IX, note: 'ixs3 with its main loop unrolled twice (one loop test per 2 lookups while 8+ codes are left): the promoted src/gpu/kernels/decode-indexed.wgsl', indexed: {} },
   ixs3m: { ...IX, note: 'ixs3 loading only the first 4 of its 8 sign_mantissa vectors before the barrier (fewer live registers)', indexed: { file: IXS3_FILE, edits: [[IXS3_SM_PREFETCH, IXS3_SM_PREFETCH_4], [IXS3_SM_USE, IXS3_SM_USE_4]] } },
   ixw: {
     ...IX,

@@ -1,4 +1,4 @@
-// DF11 decoder driven by an output index (variant ixs4 of dev/kernels; the variants tried and their
+// DF11 decoder driven by an output index (variant ixs3u of dev/kernels; the variants tried and their
 // numbers are in dev/kernels/README.md). df11-format.md §8.4 decodes by 4096-byte chunk; this kernel
 // decodes by groups of G = 64 output elements instead. The index is built once per unit when it is
 // uploaded (decode.wgsl with INDEX_OUTPUT, which also runs every check of the chunk decoder, then
@@ -152,64 +152,6 @@ fn store_vec(q: u32, v: vec4<u32>, valid: u32) {
   out[q] = old;
 }
 
-/** A group's walk: the stream window, the pending exponents and what is done. */
-struct Walk {
-  q0: u32,        // stream words at the walk: bit r of q0 is the next code's first bit
-  q1: u32,
-  q2: u32,        // loaded a word ahead
-  r: u32,
-  word: u32,      // word of `enc` that q2 is followed by
-  plo: u32,       // pending exponents, byte k for the k-th oldest: up to 7
-  phi: u32,
-  np: u32,
-  done: u32,      // codes decoded
-  emitted: u32,   // exponent words put in the stage
-  error: u32,     // STATUS_* of a corrupt code (then the walk stops advancing)
-}
-
-/**
- * One lookup of the wide table that takes all of its codes (the caller knows at least 4 are left),
- * their exponents appended to the pending bytes and a full word put in the invocation's stage row.
- */
-fn take_whole(w: ptr<function, Walk>, row: u32) {
-  let x = bits_at((*w).q0, (*w).q1, (*w).r);
-  let entry = luts[(WIDE_BASE >> 1u) + (x >> (32u - WIDE_BITS))];
-  var take = (entry.y >> 6u) & 7u;
-  var bits = entry.y & 63u;
-  var ex = entry.x;
-  if (take == 0u) {
-    let d = code_at(x);
-    if (d.y == 0u) {
-      (*w).error = select(STATUS_ZERO_LENGTH, STATUS_FIFTH_LEVEL, d.x >= FIRST_POINTER);
-      return;
-    }
-    take = 1u;
-    bits = d.y;
-    ex = d.x;
-  }
-  let np = (*w).np;   // <= 3
-  let sh = 8u * np;
-  (*w).plo |= ex << sh;
-  (*w).phi = select(0u, ex >> (32u - sh), np != 0u);
-  (*w).np = np + take;
-  (*w).done += take;
-  (*w).r += bits;
-  if ((*w).r >= 32u) {
-    (*w).r -= 32u;
-    (*w).q0 = (*w).q1;
-    (*w).q1 = (*w).q2;
-    (*w).q2 = bswap(enc[(*w).word]);
-    (*w).word += 1u;
-  }
-  if ((*w).np >= 4u) {
-    stage[row + (*w).emitted] = (*w).plo;
-    (*w).plo = (*w).phi;
-    (*w).phi = 0u;
-    (*w).np -= 4u;
-    (*w).emitted += 1u;
-  }
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let j = gid.y * params.row_stride + gid.x;
@@ -223,81 +165,196 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
   let last_group = g + 1u >= params.groups;
   let end_expected = select(group_start(min(g + 1u, params.groups - 1u)), 0u, last_group);
 
-  var w = Walk();
-  w.word = (start >> 5u) - params.enc_word_base;
-  w.r = start & 31u;
-  w.q0 = bswap(enc[w.word]);
-  w.q1 = bswap(enc[w.word + 1u]);
-  w.q2 = bswap(enc[w.word + 2u]);
-  w.word += 3u;
+  var word = (start >> 5u) - params.enc_word_base;
+  var r = start & 31u;
+  var q0 = bswap(enc[word]);
+  var q1 = bswap(enc[word + 1u]);
+  var q2 = bswap(enc[word + 2u]);
+  word += 3u;
+
+  var plo = 0u;
+  var phi = 0u;
+  var np = 0u;
+  var done = 0u;
+  var emitted = 0u;
+  var error = 0u;
   let row = lid * ROW;
-  // Main loop, unrolled twice: while at least 4 codes are left, every lookup takes all of its codes.
+  // Main loop: at least 4 codes left, so every lookup takes all of its codes.
+  // Unrolled twice: one loop test per 2 lookups while at least 8 codes are left. The two blocks are the
+  // same lookup written out (the same as a function over a struct of the walk's state measured slower:
+  // ixs4 in dev/kernels).
   loop {
-    if (w.done + 8u > n_el || w.error != 0u) { break; }
-    take_whole(&w, row);
-    take_whole(&w, row);
+    if (done + 8u > n_el) { break; }
+    {
+      let x = bits_at(q0, q1, r);
+      let entry = luts[(WIDE_BASE >> 1u) + (x >> (32u - WIDE_BITS))];
+      var take = (entry.y >> 6u) & 7u;
+      var bits = entry.y & 63u;
+      var ex = entry.x;
+      if (take == 0u) {
+        let d = code_at(x);
+        if (d.y == 0u) {
+          error = select(STATUS_ZERO_LENGTH, STATUS_FIFTH_LEVEL, d.x >= FIRST_POINTER);
+          break;
+        }
+        take = 1u;
+        bits = d.y;
+        ex = d.x;
+      }
+      let sh = 8u * np;   // np <= 3
+      plo |= ex << sh;
+      phi = select(0u, ex >> (32u - sh), np != 0u);
+      np += take;
+      done += take;
+      r += bits;
+      if (r >= 32u) {
+        r -= 32u;
+        q0 = q1;
+        q1 = q2;
+        q2 = bswap(enc[word]);
+        word += 1u;
+      }
+      if (np >= 4u) {
+        stage[row + emitted] = plo;
+        plo = phi;
+        phi = 0u;
+        np -= 4u;
+        emitted += 1u;
+      }
+    }
+    {
+      let x = bits_at(q0, q1, r);
+      let entry = luts[(WIDE_BASE >> 1u) + (x >> (32u - WIDE_BITS))];
+      var take = (entry.y >> 6u) & 7u;
+      var bits = entry.y & 63u;
+      var ex = entry.x;
+      if (take == 0u) {
+        let d = code_at(x);
+        if (d.y == 0u) {
+          error = select(STATUS_ZERO_LENGTH, STATUS_FIFTH_LEVEL, d.x >= FIRST_POINTER);
+          break;
+        }
+        take = 1u;
+        bits = d.y;
+        ex = d.x;
+      }
+      let sh = 8u * np;   // np <= 3
+      plo |= ex << sh;
+      phi = select(0u, ex >> (32u - sh), np != 0u);
+      np += take;
+      done += take;
+      r += bits;
+      if (r >= 32u) {
+        r -= 32u;
+        q0 = q1;
+        q1 = q2;
+        q2 = bswap(enc[word]);
+        word += 1u;
+      }
+      if (np >= 4u) {
+        stage[row + emitted] = plo;
+        plo = phi;
+        phi = 0u;
+        np -= 4u;
+        emitted += 1u;
+      }
+    }
   }
   loop {
-    if (w.done + 4u > n_el || w.error != 0u) { break; }
-    take_whole(&w, row);
+    if (done + 4u > n_el || error != 0u) { break; }
+    let x = bits_at(q0, q1, r);
+    let entry = luts[(WIDE_BASE >> 1u) + (x >> (32u - WIDE_BITS))];
+    var take = (entry.y >> 6u) & 7u;
+    var bits = entry.y & 63u;
+    var ex = entry.x;
+    if (take == 0u) {
+      let d = code_at(x);
+      if (d.y == 0u) {
+        error = select(STATUS_ZERO_LENGTH, STATUS_FIFTH_LEVEL, d.x >= FIRST_POINTER);
+        break;
+      }
+      take = 1u;
+      bits = d.y;
+      ex = d.x;
+    }
+    let sh = 8u * np;   // np <= 3
+    plo |= ex << sh;
+    phi = select(0u, ex >> (32u - sh), np != 0u);
+    np += take;
+    done += take;
+    r += bits;
+    if (r >= 32u) {
+      r -= 32u;
+      q0 = q1;
+      q1 = q2;
+      q2 = bswap(enc[word]);
+      word += 1u;
+    }
+    if (np >= 4u) {
+      stage[row + emitted] = plo;
+      plo = phi;
+      phi = 0u;
+      np -= 4u;
+      emitted += 1u;
+    }
   }
   // Tail: the last (at most 3) codes, each lookup taking only what is left.
   loop {
-    if (w.done >= n_el || w.error != 0u) { break; }
-    let x = bits_at(w.q0, w.q1, w.r);
+    if (done >= n_el || error != 0u) { break; }
+    let x = bits_at(q0, q1, r);
     let entry = luts[(WIDE_BASE >> 1u) + (x >> (32u - WIDE_BITS))];
     let nc = (entry.y >> 6u) & 7u;
     var take = 1u;
     var bits = 0u;
     var ex = 0u;
     if (nc != 0u) {
-      take = min(nc, n_el - w.done);
+      take = min(nc, n_el - done);
       bits = select((entry.y >> (9u + 4u * (take - 1u))) & 15u, entry.y & 63u, take == nc);
       ex = entry.x & select((1u << (8u * take)) - 1u, 0xffffffffu, take == 4u);
     } else {
       let d = code_at(x);
       if (d.y == 0u) {
-        w.error = select(STATUS_ZERO_LENGTH, STATUS_FIFTH_LEVEL, d.x >= FIRST_POINTER);
+        error = select(STATUS_ZERO_LENGTH, STATUS_FIFTH_LEVEL, d.x >= FIRST_POINTER);
         break;
       }
       bits = d.y;
       ex = d.x;
     }
-    if (w.np >= 4u) {
-      stage[row + w.emitted] = w.plo;
-      w.plo = w.phi;
-      w.phi = 0u;
-      w.np -= 4u;
-      w.emitted += 1u;
+    if (np >= 4u) {
+      stage[row + emitted] = plo;
+      plo = phi;
+      phi = 0u;
+      np -= 4u;
+      emitted += 1u;
     }
-    let sh = 8u * w.np;
-    w.plo |= ex << sh;
-    w.phi = select(0u, ex >> (32u - sh), w.np != 0u);
-    w.np += take;
-    w.done += take;
-    w.r += bits;
-    if (w.r >= 32u) {
-      w.r -= 32u;
-      w.q0 = w.q1;
-      w.q1 = w.q2;
-      w.q2 = bswap(enc[w.word]);
-      w.word += 1u;
+    let sh = 8u * np;
+    plo |= ex << sh;
+    phi = select(0u, ex >> (32u - sh), np != 0u);
+    np += take;
+    done += take;
+    r += bits;
+    if (r >= 32u) {
+      r -= 32u;
+      q0 = q1;
+      q1 = q2;
+      q2 = bswap(enc[word]);
+      word += 1u;
     }
   }
   // The pending exponents: at most 2 words, the last one partial (zero bytes past the group).
   for (var f = 0u; f < 2u; f++) {
-    if (w.np == 0u || w.error != 0u) { break; }
-    stage[row + w.emitted] = w.plo;
-    w.plo = w.phi;
-    w.phi = 0u;
-    w.np = select(0u, w.np - 4u, w.np >= 4u);
-    w.emitted += 1u;
+    if (np == 0u || error != 0u) { break; }
+    stage[row + emitted] = plo;
+    plo = phi;
+    phi = 0u;
+    np = select(0u, np - 4u, np >= 4u);
+    emitted += 1u;
   }
   if (live) {
-    if (w.error != 0u) {
-      flag(w.error, g);
+    if (error != 0u) {
+      flag(error, g);
     } else {
-      let end = 32u * (w.word - 3u + params.enc_word_base) + w.r;
+      let end = 32u * (word - 3u + params.enc_word_base) + r;
       if (last_group) {
         if ((end + 7u) / 8u != params.stream_bytes) { flag(STATUS_STREAM_LENGTH, g); }
       } else if (end != end_expected) {

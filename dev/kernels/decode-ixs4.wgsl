@@ -1,0 +1,312 @@
+// decode-ixs4: ixs3 with its main loop unrolled twice through a function over a walk struct (slower
+// than the same unroll written out: see README). The promoted kernel is ixs3u, src/gpu/kernels/decode-indexed.wgsl.
+
+struct Params {
+  group_base: u32,      // global group of invocation 0
+  group_count: u32,     // groups in this dispatch
+  elements: u32,        // N
+  decode_rows: u32,     // R; the length row is row R
+  enc_word_base: u32,   // global encoded_exponent word at word 0 of `enc`
+  sm_vec_base: u32,     // global sign_mantissa byte at byte 0 of `sm`, over 16
+  out_vec_first: u32,   // vector of `out` that receives element G * group_base
+  groups: u32,          // groups in the unit: ceil(N / G)
+  stream_bytes: u32,    // B
+  row_stride: u32,      // invocations per row of the dispatch grid (workgroups in x * WG)
+  delta_base: u32,      // word of `index` holding the offsets of groups 0 and 1
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> luts: array<vec2<u32>>;
+@group(0) @binding(2) var<storage, read> enc: array<u32>;
+@group(0) @binding(3) var<storage, read> index: array<u32>;
+@group(0) @binding(4) var<storage, read> sm: array<vec2<u32>>;
+@group(0) @binding(5) var<storage, read_write> out: array<vec4<u32>>;
+@group(0) @binding(6) var<storage, read_write> status: array<atomic<u32>, 4>;
+
+/** Invocations per workgroup. */
+override WG: u32 = 128u;
+/** Exponent plane output (one byte per element, sign_mantissa not read), as decode.wgsl's. */
+override EXPONENT_PLANE: bool = false;
+/** Elements per group (per index entry): a multiple of 16. */
+const G: u32 = 64u;
+const ROW_BYTES: u32 = 256u;
+const FIRST_POINTER: u32 = 240u;
+const ROOT_BASE: u32 = 2176u;
+const WIDE_BASE: u32 = 2432u;
+const WIDE_BITS: u32 = 12u;
+const LEN_SHIFT: u32 = 8u;
+const STATUS_ZERO_LENGTH: u32 = 1u;
+const STATUS_FIFTH_LEVEL: u32 = 2u;
+const STATUS_STREAM_LENGTH: u32 = 16u;
+const STATUS_INDEX_MISMATCH: u32 = 64u;
+
+/** Stage words per invocation: its G / 4 exponent words and one of padding. */
+const ROW: u32 = G / 4u + 1u;
+var<workgroup> stage: array<u32, WG * ROW>;
+
+/** Word i of `luts` (u32 indexing, as decode.wgsl's). */
+fn lut(i: u32) -> u32 {
+  return luts[i >> 1u][i & 1u];
+}
+
+fn flag(bits: u32, group: u32) {
+  atomicOr(&status[0], bits);
+  atomicMin(&status[2], group);
+}
+
+/** Start bit of group g's first code: the base of its 16 groups plus its 16-bit offset (index-pack.wgsl). */
+fn group_start(g: u32) -> u32 {
+  let d = index[params.delta_base + (g >> 1u)] >> ((g & 1u) * 16u);
+  return index[g >> 4u] + (d & 0xffffu);
+}
+
+fn bswap(v: u32) -> u32 {
+  return (v << 24u) | ((v & 0xff00u) << 8u) | ((v >> 8u) & 0xff00u) | (v >> 24u);
+}
+
+fn bits_at(a: u32, b: u32, r: u32) -> u32 {
+  return (a << r) | ((b >> 1u) >> (31u - r));
+}
+
+fn lut_byte(i: u32) -> u32 {
+  return (lut(i >> 2u) >> ((i & 3u) * 8u)) & 0xffu;
+}
+
+/** (exponent, length) of the code at the top of x; length 0 means corrupt. */
+fn code_at(x: u32) -> vec2<u32> {
+  let c = lut(ROOT_BASE + (x >> 24u));
+  if (c >= (1u << LEN_SHIFT)) {
+    return vec2<u32>(c & 0xffu, c >> LEN_SHIFT);
+  }
+  var e = c;
+  if (e >= FIRST_POINTER) {
+    e = lut_byte((ROW_BYTES - e) * ROW_BYTES + ((x >> 16u) & 0xffu));
+    if (e >= FIRST_POINTER) {
+      e = lut_byte((ROW_BYTES - e) * ROW_BYTES + ((x >> 8u) & 0xffu));
+      if (e >= FIRST_POINTER) {
+        e = lut_byte((ROW_BYTES - e) * ROW_BYTES + (x & 0xffu));
+      }
+    }
+  }
+  return vec2<u32>(e, lut_byte(params.decode_rows * ROW_BYTES + e));
+}
+
+/** Two BF16 values (low half first) from two sign_mantissa bytes and two exponent bytes. */
+fn pack2(sm2: u32, e2: u32) -> u32 {
+  let x = (sm2 & 0xffu) | ((sm2 & 0xff00u) << 8u);
+  let y = (e2 & 0xffu) | ((e2 & 0xff00u) << 8u);
+  return ((x & 0x00800080u) << 8u) | (x & 0x007f007fu) | (y << 7u);
+}
+
+/** Stores vector v at q; `valid` (bytes of the vector that hold elements, from byte 0) < 16 keeps the rest. */
+fn store_vec(q: u32, v: vec4<u32>, valid: u32) {
+  if (q >= arrayLength(&out)) { return; }
+  if (valid >= 16u) {
+    out[q] = v;
+    return;
+  }
+  var old = out[q];
+  for (var k = 0u; k < 4u; k++) {
+    let lo = 4u * k;
+    if (valid >= lo + 4u) {
+      old[k] = v[k];
+    } else if (valid > lo) {
+      let keep = 0xffffffffu << (8u * (valid - lo));
+      old[k] = (old[k] & keep) | (v[k] & ~keep);
+    }
+  }
+  out[q] = old;
+}
+
+/** A group's walk: the stream window, the pending exponents and what is done. */
+struct Walk {
+  q0: u32,        // stream words at the walk: bit r of q0 is the next code's first bit
+  q1: u32,
+  q2: u32,        // loaded a word ahead
+  r: u32,
+  word: u32,      // word of `enc` that q2 is followed by
+  plo: u32,       // pending exponents, byte k for the k-th oldest: up to 7
+  phi: u32,
+  np: u32,
+  done: u32,      // codes decoded
+  emitted: u32,   // exponent words put in the stage
+  error: u32,     // STATUS_* of a corrupt code (then the walk stops advancing)
+}
+
+/**
+ * One lookup of the wide table that takes all of its codes (the caller knows at least 4 are left),
+ * their exponents appended to the pending bytes and a full word put in the invocation's stage row.
+ */
+fn take_whole(w: ptr<function, Walk>, row: u32) {
+  let x = bits_at((*w).q0, (*w).q1, (*w).r);
+  let entry = luts[(WIDE_BASE >> 1u) + (x >> (32u - WIDE_BITS))];
+  var take = (entry.y >> 6u) & 7u;
+  var bits = entry.y & 63u;
+  var ex = entry.x;
+  if (take == 0u) {
+    let d = code_at(x);
+    if (d.y == 0u) {
+      (*w).error = select(STATUS_ZERO_LENGTH, STATUS_FIFTH_LEVEL, d.x >= FIRST_POINTER);
+      return;
+    }
+    take = 1u;
+    bits = d.y;
+    ex = d.x;
+  }
+  let np = (*w).np;   // <= 3
+  let sh = 8u * np;
+  (*w).plo |= ex << sh;
+  (*w).phi = select(0u, ex >> (32u - sh), np != 0u);
+  (*w).np = np + take;
+  (*w).done += take;
+  (*w).r += bits;
+  if ((*w).r >= 32u) {
+    (*w).r -= 32u;
+    (*w).q0 = (*w).q1;
+    (*w).q1 = (*w).q2;
+    (*w).q2 = bswap(enc[(*w).word]);
+    (*w).word += 1u;
+  }
+  if ((*w).np >= 4u) {
+    stage[row + (*w).emitted] = (*w).plo;
+    (*w).plo = (*w).phi;
+    (*w).phi = 0u;
+    (*w).np -= 4u;
+    (*w).emitted += 1u;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let j = gid.y * params.row_stride + gid.x;
+  let j0 = j - lid;
+  let g = params.group_base + j;
+  let e0 = g * G;
+  let live = j < params.group_count && e0 < params.elements;
+  let n_el = select(0u, min(G, params.elements - e0), live);
+  // Invocations past the dispatch decode nothing but still reach the barrier (their loads stay in bounds).
+  let start = group_start(min(g, params.groups - 1u));
+  let last_group = g + 1u >= params.groups;
+  let end_expected = select(group_start(min(g + 1u, params.groups - 1u)), 0u, last_group);
+
+  var w = Walk();
+  w.word = (start >> 5u) - params.enc_word_base;
+  w.r = start & 31u;
+  w.q0 = bswap(enc[w.word]);
+  w.q1 = bswap(enc[w.word + 1u]);
+  w.q2 = bswap(enc[w.word + 2u]);
+  w.word += 3u;
+  let row = lid * ROW;
+  // Main loop, unrolled twice: while at least 4 codes are left, every lookup takes all of its codes.
+  loop {
+    if (w.done + 8u > n_el || w.error != 0u) { break; }
+    take_whole(&w, row);
+    take_whole(&w, row);
+  }
+  loop {
+    if (w.done + 4u > n_el || w.error != 0u) { break; }
+    take_whole(&w, row);
+  }
+  // Tail: the last (at most 3) codes, each lookup taking only what is left.
+  loop {
+    if (w.done >= n_el || w.error != 0u) { break; }
+    let x = bits_at(w.q0, w.q1, w.r);
+    let entry = luts[(WIDE_BASE >> 1u) + (x >> (32u - WIDE_BITS))];
+    let nc = (entry.y >> 6u) & 7u;
+    var take = 1u;
+    var bits = 0u;
+    var ex = 0u;
+    if (nc != 0u) {
+      take = min(nc, n_el - w.done);
+      bits = select((entry.y >> (9u + 4u * (take - 1u))) & 15u, entry.y & 63u, take == nc);
+      ex = entry.x & select((1u << (8u * take)) - 1u, 0xffffffffu, take == 4u);
+    } else {
+      let d = code_at(x);
+      if (d.y == 0u) {
+        w.error = select(STATUS_ZERO_LENGTH, STATUS_FIFTH_LEVEL, d.x >= FIRST_POINTER);
+        break;
+      }
+      bits = d.y;
+      ex = d.x;
+    }
+    if (w.np >= 4u) {
+      stage[row + w.emitted] = w.plo;
+      w.plo = w.phi;
+      w.phi = 0u;
+      w.np -= 4u;
+      w.emitted += 1u;
+    }
+    let sh = 8u * w.np;
+    w.plo |= ex << sh;
+    w.phi = select(0u, ex >> (32u - sh), w.np != 0u);
+    w.np += take;
+    w.done += take;
+    w.r += bits;
+    if (w.r >= 32u) {
+      w.r -= 32u;
+      w.q0 = w.q1;
+      w.q1 = w.q2;
+      w.q2 = bswap(enc[w.word]);
+      w.word += 1u;
+    }
+  }
+  // The pending exponents: at most 2 words, the last one partial (zero bytes past the group).
+  for (var f = 0u; f < 2u; f++) {
+    if (w.np == 0u || w.error != 0u) { break; }
+    stage[row + w.emitted] = w.plo;
+    w.plo = w.phi;
+    w.phi = 0u;
+    w.np = select(0u, w.np - 4u, w.np >= 4u);
+    w.emitted += 1u;
+  }
+  if (live) {
+    if (w.error != 0u) {
+      flag(w.error, g);
+    } else {
+      let end = 32u * (w.word - 3u + params.enc_word_base) + w.r;
+      if (last_group) {
+        if ((end + 7u) / 8u != params.stream_bytes) { flag(STATUS_STREAM_LENGTH, g); }
+      } else if (end != end_expected) {
+        flag(STATUS_INDEX_MISMATCH, g);
+      }
+    }
+  }
+  // The workgroup's output: groups j0 .. j0 + WG - 1 of the dispatch, as consecutive vectors.
+  let first_el = (params.group_base + j0) * G;
+  let wg_live = first_el < params.elements && j0 < params.group_count;
+  let el_end = select(first_el, min(min(params.elements, (params.group_base + params.group_count) * G), first_el + WG * G), wg_live);
+  // BF16: the sign_mantissa (8 bytes) of output vector v = lid + WG k (k < G / 8), loaded now.
+  var smv: array<vec2<u32>, G / 8u>;
+  let smq = (first_el >> 3u) - 2u * params.sm_vec_base;
+  let vecs = (el_end - first_el + 7u) / 8u;
+  if (!EXPONENT_PLANE) {
+    for (var k = 0u; k < G / 8u; k++) {
+      let v = lid + WG * k;
+      smv[k] = select(vec2<u32>(), sm[smq + min(v, max(vecs, 1u) - 1u)], v < vecs);
+    }
+  }
+  workgroupBarrier();
+  if (!wg_live) { return; }
+  let out0 = params.out_vec_first + j0 * (G / select(8u, 16u, EXPONENT_PLANE));
+  if (EXPONENT_PLANE) {
+    let pvecs = (el_end - first_el + 15u) / 16u;
+    for (var v = lid; v < pvecs; v += WG) {
+      let t = v >> 2u;            // group in the workgroup (4 vectors each)
+      let s0 = t * ROW + (v & 3u) * 4u;
+      let val = vec4<u32>(stage[s0], stage[s0 + 1u], stage[s0 + 2u], stage[s0 + 3u]);
+      store_vec(out0 + v, val, min(el_end - (first_el + 16u * v), 16u));
+    }
+  } else {
+    for (var k = 0u; k < G / 8u; k++) {
+      let v = lid + WG * k;
+      if (v >= vecs) { break; }
+      let t = v >> 3u;            // group in the workgroup (8 vectors each)
+      let s0 = t * ROW + (v & 7u) * 2u;
+      let m = smv[k];
+      let e0w = stage[s0];
+      let e1w = stage[s0 + 1u];
+      let val = vec4<u32>(pack2(m.x, e0w), pack2(m.x >> 16u, e0w >> 16u), pack2(m.y, e1w), pack2(m.y >> 16u, e1w >> 16u));
+      store_vec(out0 + v, val, 2u * min(el_end - (first_el + 8u * v), 8u));
+    }
+  }
+}
