@@ -44,7 +44,7 @@ interface Variant {
    * An indexed-kernel variant: the decoder runs with its output index, and this is its indexed kernel:
    * a file (relative to the repository root; default the library's decode-indexed.wgsl) with edits.
    */
-  indexed?: { file?: string; edits?: [from: string | RegExp, to: string | (() => string)][] };
+  indexed?: { file?: string; edits?: [from: string | RegExp, to: string | (() => string)][]; workgroupSize?: number };
 }
 
 /** v14 from the promoted v17: its sign_mantissa load behind a branch, its write loop one stage word deep. */
@@ -457,6 +457,15 @@ ${IX_LOOP_DYNAMIC}`],
   },
   ixs3u: { ...IX, note: 'ixs3 with its main loop unrolled twice (one loop test per 2 lookups while 8+ codes are left): the promoted src/gpu/kernels/decode-indexed.wgsl', indexed: {} },
   ixs3m: { ...IX, note: 'ixs3 loading only the first 4 of its 8 sign_mantissa vectors before the barrier (fewer live registers)', indexed: { file: IXS3_FILE, edits: [[IXS3_SM_PREFETCH, IXS3_SM_PREFETCH_4], [IXS3_SM_USE, IXS3_SM_USE_4]] } },
+  ixs3u32: { ...IX, note: 'ixs3u at 32 invocations per workgroup', indexed: { workgroupSize: 32 } },
+  ixs3u64: { ...IX, note: 'ixs3u at 64 invocations per workgroup (the promoted default)', indexed: { workgroupSize: 64 } },
+  ixs3u128: { ...IX, note: 'ixs3u at 128 invocations per workgroup (the size it was first measured at)', indexed: { workgroupSize: 128 } },
+  ixs3u256: { ...IX, note: 'ixs3u at 256 invocations per workgroup', indexed: { workgroupSize: 256 } },
+  ixs3uw: {
+    ...IX,
+    note: 'probe: ixs3u without its whole-vector output stores (output wrong)',
+    indexed: { edits: [['    out[q] = v;\n    return;', '    if (v.x == 0x12345678u && v.y == params.stream_bytes) { out[q] = v; }\n    return;']] },
+  },
   ixw: {
     ...IX,
     note: 'probe: ixL without its output stores (output wrong)',
@@ -516,7 +525,13 @@ async function main(): Promise<void> {
     };
     for (const budget of budgets) {
       const indexedCode = spec.indexed ? indexedSource(v, spec.indexed) : undefined;
-      const decoder = await GpuDecoder.create(device, { kernel, workgroupStorageBytes: budget, indexed: spec.indexed !== undefined, ...(indexedCode ? { indexedCode } : {}) });
+      const decoder = await GpuDecoder.create(device, {
+        kernel,
+        workgroupStorageBytes: budget,
+        indexed: spec.indexed !== undefined,
+        ...(indexedCode ? { indexedCode } : {}),
+        ...(spec.indexed?.workgroupSize ? { indexedWorkgroupSize: spec.indexed.workgroupSize } : {}),
+      });
       for (const { name, weights, unit } of units) {
         const g = decoder.upload(unit, { tensor: name });
         let verdict = 'exact';

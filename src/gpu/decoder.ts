@@ -54,10 +54,13 @@ export interface GpuDecoderOptions {
   indexed?: boolean;
   /** WGSL of the indexed kernel (default: decode-indexed.wgsl); for kernel experiments. */
   indexedCode?: string;
+  /** Invocations per workgroup of the indexed kernel (default INDEXED_WORKGROUP_SIZE); for kernel experiments. */
+  indexedWorkgroupSize?: number;
 }
 
 /** The indexed decoder's pipelines (decode-indexed.wgsl) and the index-building pipeline (decode.wgsl INDEX_OUTPUT). */
 interface IndexedPipelines {
+  workgroupSize: number;
   build: GPUComputePipeline;
   pack: GPUComputePipeline;
   bf16: GPUComputePipeline;
@@ -151,13 +154,13 @@ export class GpuDecoder {
     const pipeline = await cache.prepare(kernel, stageWords);
     const plane = kernel.exponentPlane ? await cache.prepare({ ...kernel, name: `${kernel.name}-exponents`, constants: { ...kernel.constants, EXPONENT_PLANE: 1 } }, stageWords) : undefined;
     const indexed =
-      (options.indexed ?? true) && kernel.exponentPlane && size >= INDEXED_WORKGROUP_SIZE
-        ? await GpuDecoder.indexedPipelines(device, options.indexedCode ?? decodeIndexedWgsl, await cache.prepare({ ...kernel, name: `${kernel.name}-index`, constants: { ...kernel.constants, INDEX_OUTPUT: 1 } }, stageWords))
+      (options.indexed ?? true) && kernel.exponentPlane
+        ? await GpuDecoder.indexedPipelines(device, options.indexedCode ?? decodeIndexedWgsl, options.indexedWorkgroupSize ?? INDEXED_WORKGROUP_SIZE, await cache.prepare({ ...kernel, name: `${kernel.name}-index`, constants: { ...kernel.constants, INDEX_OUTPUT: 1 } }, stageWords))
         : undefined;
     return new GpuDecoder(device, cache, pipeline, plane, kernel, stageWords, options.maxChunksPerDispatch, indexed, options.maxGroupsPerDispatch);
   }
 
-  private static async indexedPipelines(device: GPUDevice, code: string, build: GPUComputePipeline): Promise<IndexedPipelines> {
+  private static async indexedPipelines(device: GPUDevice, code: string, workgroupSize: number, build: GPUComputePipeline): Promise<IndexedPipelines> {
     const COMPUTE = 0x4;
     const types: GPUBufferBindingType[] = ['uniform', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'storage', 'storage'];
     const layout = device.createBindGroupLayout({
@@ -170,14 +173,14 @@ export class GpuDecoder {
       device.createComputePipelineAsync({
         label: `df11-decode-indexed${plane ? '-exponents' : ''}`,
         layout: pipelineLayout,
-        compute: { module, entryPoint: 'main', constants: { WG: INDEXED_WORKGROUP_SIZE, EXPONENT_PLANE: plane ? 1 : 0 } },
+        compute: { module, entryPoint: 'main', constants: { WG: workgroupSize, EXPONENT_PLANE: plane ? 1 : 0 } },
       });
     const pack = await device.createComputePipelineAsync({
       label: 'df11-index-pack',
       layout: 'auto',
       compute: { module: device.createShaderModule({ label: 'df11-index-pack', code: indexPackWgsl }), entryPoint: 'main' },
     });
-    return { build, pack, bf16: await make(false), exponents: await make(true), layout };
+    return { workgroupSize, build, pack, bf16: await make(false), exponents: await make(true), layout };
   }
 
   /** True when units are decoded through an output index (GpuDecoderOptions.indexed). */
@@ -262,6 +265,7 @@ export class GpuDecoder {
           minStorageBufferOffsetAlignment: limits.minStorageBufferOffsetAlignment,
           maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
           ...(this.maxGroupsPerDispatch === undefined ? {} : { maxGroupsPerDispatch: this.maxGroupsPerDispatch }),
+          workgroupSize: this.indexedPipelines!.workgroupSize,
         },
         outOffsetBytes,
         output,

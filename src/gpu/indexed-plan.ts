@@ -9,12 +9,17 @@ import { ENC_TAIL_BYTES, OUTPUT_BYTES, paddedEncBytes, PARAMS_WORDS, type Decode
 export interface IndexedPlanLimits extends PlanLimits {
   /** Upper bound on groups per dispatch (tests use tiny values to force splitting). */
   maxGroupsPerDispatch?: number;
+  /** Invocations per workgroup of the kernel (default INDEXED_WORKGROUP_SIZE). */
+  workgroupSize?: number;
 }
 
 /** Elements per index entry (decode.wgsl INDEX_GROUP, decode-indexed.wgsl G). */
 export const INDEX_GROUP = 64;
-/** Invocations per workgroup of the indexed kernel. */
-export const INDEXED_WORKGROUP_SIZE = 128;
+/**
+ * Invocations per workgroup of the indexed kernel: small workgroups wait less at their one barrier for
+ * their slowest group (H100: 64 beat 128 by ~10 % and 256 by ~25 %, dev/kernels/README.md).
+ */
+export const INDEXED_WORKGROUP_SIZE = 64;
 /** The indexed kernel reads and writes 16-byte vectors. */
 export const VECTOR_BYTES = 16;
 /** Bit positions are u32: streams must end below this many bits (with room for the look-ahead). */
@@ -111,7 +116,8 @@ export function planIndexedDispatches(g: PlanGeometry, limits: IndexedPlanLimits
   const alignment = limits.minStorageBufferOffsetAlignment;
   const maxBinding = limits.maxStorageBufferBindingSize;
   const perDim = limits.maxComputeWorkgroupsPerDimension;
-  const maxGroups = Math.max(1, Math.min(perDim * perDim * INDEXED_WORKGROUP_SIZE, limits.maxGroupsPerDispatch ?? Infinity));
+  const wg = limits.workgroupSize ?? INDEXED_WORKGROUP_SIZE;
+  const maxGroups = Math.max(1, Math.min(perDim * perDim * wg, limits.maxGroupsPerDispatch ?? Infinity));
   const fits = (g0: number, g1: number): boolean => {
     const w = windows(g, g0, g1, outOffsetBytes, bytes, alignment);
     return Math.max(w.enc.size, w.sm.size, w.out.size) <= maxBinding;
@@ -129,7 +135,7 @@ export function planIndexedDispatches(g: PlanGeometry, limits: IndexedPlanLimits
     }
     const g1 = lo;
     const w = windows(g, g0, g1, outOffsetBytes, bytes, alignment);
-    const workgroups = Math.ceil((g1 - g0) / INDEXED_WORKGROUP_SIZE);
+    const workgroups = Math.ceil((g1 - g0) / wg);
     const x = Math.min(workgroups, perDim);
     const y = Math.ceil(workgroups / x);
     const params = new Uint32Array(PARAMS_WORDS);
@@ -143,7 +149,7 @@ export function planIndexedDispatches(g: PlanGeometry, limits: IndexedPlanLimits
       (outOffsetBytes + bytes * g0 * INDEX_GROUP - w.out.offset) / VECTOR_BYTES,
       groups,
       g.streamBytes,
-      x * INDEXED_WORKGROUP_SIZE,
+      x * wg,
       indexDeltaBase(g.elements),
     ]);
     plans.push({ firstGroup: g0, groupCount: g1 - g0, enc: w.enc, sm: w.sm, out: w.out, grid: [x, y], params });

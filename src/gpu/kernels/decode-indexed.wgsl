@@ -57,8 +57,8 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> out: array<vec4<u32>>;
 @group(0) @binding(6) var<storage, read_write> status: array<atomic<u32>, 4>;
 
-/** Invocations per workgroup. */
-override WG: u32 = 128u;
+/** Invocations per workgroup (the host's INDEXED_WORKGROUP_SIZE). */
+override WG: u32 = 64u;
 /** Exponent plane output (one byte per element, sign_mantissa not read), as decode.wgsl's. */
 override EXPONENT_PLANE: bool = false;
 /** Elements per group (per index entry): a multiple of 16. */
