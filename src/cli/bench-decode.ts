@@ -14,6 +14,7 @@
 import { availableParallelism } from 'node:os';
 import { EncodePool } from '../codec/encode-parallel.js';
 import { unitByteTensorsLength, type Df11Unit } from '../codec/unit.js';
+import { INDEXED_WORKGROUP_SIZE } from '../gpu/indexed-plan.js';
 import { GpuDecoder } from '../gpu/decoder.js';
 import { DECODE_PORTABLE_KERNEL } from '../gpu/decode-program.js';
 import { acquireGpu, describeAdapter } from '../gpu/device.js';
@@ -95,7 +96,7 @@ export async function benchDecode(o: BenchDecodeOptions, ctx: CliContext): Promi
     const sizing = o.workgroupBytes === undefined ? {} : { workgroupStorageBytes: o.workgroupBytes };
     const decoders = [await GpuDecoder.create(gpu.device, sizing)];
     if (o.portable) decoders.push(await GpuDecoder.create(gpu.device, { ...sizing, kernel: DECODE_PORTABLE_KERNEL }));
-    for (const d of decoders) out.write(`kernel: ${d.kernel.name}, stage of ${d.stageWords} words\n`);
+    for (const d of decoders) out.write(`kernel: ${d.kernelName}${d.indexed ? '' : `, stage of ${d.stageWords} words`}\n`);
     for (const name of o.units) {
       const { weights, sizes } = decodeBenchWeights(name, o.seed);
       const unit = await encodedUnit(name, weights, sizes, o, pool, ctx);
@@ -107,7 +108,7 @@ export async function benchDecode(o: BenchDecodeOptions, ctx: CliContext): Promi
           try {
             const got = await decoder.decode(g);
             const bad = got.findIndex((v, i) => v !== weights[i]);
-            if (bad >= 0) throw new Error(`${name} (${decoder.kernel.name}): element ${bad} decodes to 0x${got[bad]!.toString(16)}, expected 0x${weights[bad]!.toString(16)}`);
+            if (bad >= 0) throw new Error(`${name} (${decoder.kernelName}): element ${bad} decodes to 0x${got[bad]!.toString(16)}, expected 0x${weights[bad]!.toString(16)}`);
             const t = await timePasses(gpu.device, (pass) => decoder.decodeInPass(pass, g, target), o.iterations);
             await decoder.checkErrors();
             // the copy moves the decoded bytes (real data, never zeros: the timed passes wrote them)
@@ -116,7 +117,7 @@ export async function benchDecode(o: BenchDecodeOptions, ctx: CliContext): Promi
             copy.destroy();
             const row: DecodeBenchRow = {
               unit: name,
-              kernel: decoder.kernel.name,
+              kernel: decoder.indexed ? `decode-indexed-wg${INDEXED_WORKGROUP_SIZE}` : decoder.kernel.name,
               weights: weights.length,
               bitsPerWeight: (unitByteTensorsLength(unit) * 8) / weights.length,
               ms: t.ms,
@@ -124,7 +125,7 @@ export async function benchDecode(o: BenchDecodeOptions, ctx: CliContext): Promi
               copyGbPerSecond: outBytes / c.ms / 1e6,
             };
             rows.push(row);
-            out.write(`${name} (${decoder.kernel.name}): bit-exact; ${rate(row.gbPerSecond)} GB/s (${t.method}, ${t.minMs.toFixed(3)}-${t.maxMs.toFixed(3)} ms)\n`);
+            out.write(`${name} (${decoder.kernelName}): bit-exact; ${rate(row.gbPerSecond)} GB/s (${t.method}, ${t.minMs.toFixed(3)}-${t.maxMs.toFixed(3)} ms)\n`);
           } finally {
             decoder.release(g);
           }
@@ -160,10 +161,10 @@ function rate(gbPerSecond: number): string {
 
 function report(rows: DecodeBenchRow[], o: BenchDecodeOptions, ctx: CliContext): void {
   const out = ctx.stdout;
-  out.write(`\n${'unit'.padEnd(6)} ${'kernel'.padEnd(16)} ${'weights'.padStart(9)} ${'bits/w'.padStart(7)} ${'ms/dec'.padStart(8)} ${'GB/s'.padStart(6)} ${'copy GB/s'.padStart(9)} ${'ratio'.padStart(6)}\n`);
+  out.write(`\n${'unit'.padEnd(6)} ${'kernel'.padEnd(19)} ${'weights'.padStart(9)} ${'bits/w'.padStart(7)} ${'ms/dec'.padStart(8)} ${'GB/s'.padStart(6)} ${'copy GB/s'.padStart(9)} ${'ratio'.padStart(6)}\n`);
   for (const r of rows) {
     out.write(
-      `${r.unit.padEnd(6)} ${r.kernel.padEnd(16)} ${`${(r.weights / 1e6).toFixed(1)} M`.padStart(9)} ${r.bitsPerWeight.toFixed(3).padStart(7)} ${r.ms.toFixed(3).padStart(8)} ${rate(r.gbPerSecond).padStart(6)} ${rate(r.copyGbPerSecond).padStart(9)} ${(r.gbPerSecond / r.copyGbPerSecond).toFixed(2).padStart(6)}\n`,
+      `${r.unit.padEnd(6)} ${r.kernel.padEnd(19)} ${`${(r.weights / 1e6).toFixed(1)} M`.padStart(9)} ${r.bitsPerWeight.toFixed(3).padStart(7)} ${r.ms.toFixed(3).padStart(8)} ${rate(r.gbPerSecond).padStart(6)} ${rate(r.copyGbPerSecond).padStart(9)} ${(r.gbPerSecond / r.copyGbPerSecond).toFixed(2).padStart(6)}\n`,
     );
   }
   out.write(`GB/s: BF16 output bytes per second, median of 5 timed passes of at least ${o.iterations} decodes (more where a pass would last under 2 ms) after a warm-up; copy: a plain WGSL copy of the same bytes (it reads and writes them) in the same run.\n`);

@@ -70,7 +70,7 @@ export async function openGpuUnitDecoder(ctx: CliContext): Promise<UnitDecoder> 
   const gpu = await acquireCliGpu(ctx);
   try {
     const decoder = await GpuDecoder.create(gpu.device);
-    ctx.info(`decoding on that adapter (WebGPU, kernel ${decoder.kernel.name})`);
+    ctx.info(`decoding on that adapter (WebGPU, kernel ${decoder.kernelName})`);
     return gpuUnitDecoder(gpu, decoder);
   } catch (e) {
     gpu.destroy();

@@ -49,7 +49,7 @@ export interface GpuDecoderOptions {
   kernel?: DecodeKernelSource;
   /**
    * Decode through a per-unit output index (decode-indexed.wgsl), built on the GPU when a unit is
-   * uploaded (4 bytes per 64 weights), where the kernel can build it (decode.wgsl). Default true.
+   * uploaded (2.25 bytes per 64 weights), where the kernel can build it (decode.wgsl). Default true.
    */
   indexed?: boolean;
   /** WGSL of the indexed kernel (default: decode-indexed.wgsl); for kernel experiments. */
@@ -186,6 +186,12 @@ export class GpuDecoder {
   /** True when units are decoded through an output index (GpuDecoderOptions.indexed). */
   get indexed(): boolean {
     return this.indexedPipelines !== undefined;
+  }
+
+  /** The kernels whole units are decoded with, for reports: `decode-indexed-wg64 (index: decode-wg512)` or the chunk kernel's name. */
+  get kernelName(): string {
+    const p = this.indexedPipelines;
+    return p ? `decode-indexed-wg${p.workgroupSize} (index: ${this.kernel.name})` : this.kernel.name;
   }
 
   /** True when the kernel can write the exponent plane (decodeInPass with output 'exponents'). */

@@ -3,7 +3,7 @@
 // reads (decode-indexed.wgsl): a u32 base per 16 groups (the start of their first group), then a u16
 // offset from that base per group, two per word. 16 groups hold 1024 codes of at most 32 bits, so the
 // offsets (at most 960 codes in) fit 16 bits for any valid unit; a larger one is flagged as a corrupt
-// index. 3 bytes per 64 weights instead of 4.
+// index. 2.25 bytes per 64 weights (a u16 per 64, a u32 per 1024) instead of 4.
 //
 // One invocation per pair of groups (2p, 2p + 1); the invocation of an even 8th pair writes the base.
 struct Params {
