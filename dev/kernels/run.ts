@@ -518,6 +518,7 @@ async function main(): Promise<void> {
       name: v,
       code,
       exponentPlane: code.includes('override EXPONENT_PLANE'),
+      buildsIndex: code.includes('override INDEX_OUTPUT'),
       fixedWorkgroupBytes: spec.fixedWorkgroupBytes,
       usesSubgroups: spec.usesSubgroups,
       ...(wg ? { workgroupSize: wg, constants: { WG: wg } } : {}),

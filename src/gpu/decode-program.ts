@@ -25,6 +25,8 @@ export interface DecodeKernelSource {
   constants?: Record<string, number>;
   /** The kernel has decode.wgsl's EXPONENT_PLANE constant (exponent plane output). */
   exponentPlane?: boolean;
+  /** The kernel has decode.wgsl's INDEX_OUTPUT constant (builds the indexed decoder's index). */
+  buildsIndex?: boolean;
 }
 
 const U32_BYTES = 4;
@@ -64,6 +66,7 @@ export function decodeKernel(workgroupSize: number = FAST_WORKGROUP_SIZE): Decod
     constants: { WG: workgroupSize },
     defaultWorkgroupBytes: DEFAULT_WORKGROUP_BYTES,
     exponentPlane: true,
+    buildsIndex: true,
   };
 }
 

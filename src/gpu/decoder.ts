@@ -49,7 +49,8 @@ export interface GpuDecoderOptions {
   kernel?: DecodeKernelSource;
   /**
    * Decode through a per-unit output index (decode-indexed.wgsl), built on the GPU when a unit is
-   * uploaded (2.25 bytes per 64 weights), where the kernel can build it (decode.wgsl). Default true.
+   * uploaded (2.25 bytes per 64 weights), where the chunk kernel can build it (buildsIndex: decode.wgsl).
+   * Default true.
    */
   indexed?: boolean;
   /** WGSL of the indexed kernel (default: decode-indexed.wgsl); for kernel experiments. */
@@ -153,10 +154,11 @@ export class GpuDecoder {
     const cache = new DecodePipelineCache(device, createDecodeBindGroupLayout(device));
     const pipeline = await cache.prepare(kernel, stageWords);
     const plane = kernel.exponentPlane ? await cache.prepare({ ...kernel, name: `${kernel.name}-exponents`, constants: { ...kernel.constants, EXPONENT_PLANE: 1 } }, stageWords) : undefined;
-    const indexed =
-      (options.indexed ?? true) && kernel.exponentPlane
-        ? await GpuDecoder.indexedPipelines(device, options.indexedCode ?? decodeIndexedWgsl, options.indexedWorkgroupSize ?? INDEXED_WORKGROUP_SIZE, await cache.prepare({ ...kernel, name: `${kernel.name}-index`, constants: { ...kernel.constants, INDEX_OUTPUT: 1 } }, stageWords))
-        : undefined;
+    let indexed: IndexedPipelines | undefined;
+    if ((options.indexed ?? true) && kernel.buildsIndex) {
+      const build = await cache.prepare({ ...kernel, name: `${kernel.name}-index`, constants: { ...kernel.constants, INDEX_OUTPUT: 1 } }, stageWords);
+      indexed = await GpuDecoder.indexedPipelines(device, options.indexedCode ?? decodeIndexedWgsl, options.indexedWorkgroupSize ?? INDEXED_WORKGROUP_SIZE, build);
+    }
     return new GpuDecoder(device, cache, pipeline, plane, kernel, stageWords, options.maxChunksPerDispatch, indexed, options.maxGroupsPerDispatch);
   }
 
@@ -188,7 +190,10 @@ export class GpuDecoder {
     return this.indexedPipelines !== undefined;
   }
 
-  /** The kernels whole units are decoded with, for reports: `decode-indexed-wg64 (index: decode-wg512)` or the chunk kernel's name. */
+  /**
+   * The kernels whole units are decoded with, for reports: `decode-indexed-wg64 (index: decode-wg512)`,
+   * or the chunk kernel's name.
+   */
   get kernelName(): string {
     const p = this.indexedPipelines;
     return p ? `decode-indexed-wg${p.workgroupSize} (index: ${this.kernel.name})` : this.kernel.name;
@@ -408,7 +413,11 @@ export class GpuDecoder {
    * With output 'exponents' (where writesExponentPlane), writes only element i's exponent, at byte
    * `outOffsetBytes + i` (any offset), with the same rules; with the unit's sign_mantissa it makes the
    * BF16 values.
-   * @throws RangeError when `out` is too small, lacks STORAGE usage, or the offset is odd (BF16).
+   * Kernel: the indexed one where the unit has an index, the offset is a multiple of 16 and `out`
+   * extends to the unit's last 16-byte vector (decodesIndexed; it rewrites that vector, keeping the
+   * bytes past the unit); else the chunk kernel.
+   * @throws RangeError when `out` is too small, lacks STORAGE usage, or the offset is odd (BF16); when
+   *   only the chunk kernel could decode it and the unit's chunk data was released.
    */
   decodeInPass(pass: GPUComputePassEncoder, unit: GpuUnit, out: GPUBuffer, outOffsetBytes = 0, output: DecodeOutput = 'bf16'): void {
     this.checkTarget(unit, out, outOffsetBytes, output);
