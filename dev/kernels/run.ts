@@ -181,6 +181,28 @@ const IXS3_SM_PREFETCH_4 = 'if (k < 4u) { smv[k] = select(vec2<u32>(), sm[smq + 
 const IXS3_SM_USE = '      let m = smv[k];';
 const IXS3_SM_USE_4 = '      var m = smv[k & 3u];\n      if (k >= 4u) { m = sm[smq + v]; }';
 
+const IXS3U_PACK = 'let val = vec4<u32>(pack2(m.x, e0w), pack2(m.x >> 16u, e0w >> 16u), pack2(m.y, e1w), pack2(m.y >> 16u, e1w >> 16u));';
+const IXS3U_PACK4 = 'let val = vec4<u32>(pack4(m.x, e0w), pack4(m.y, e1w));';
+const IXS3U_PACK_FN = '/** Two BF16 values (low half first) from two sign_mantissa bytes and two exponent bytes. */';
+const IXS3U_PACK4_FN = `/** Four BF16 values (two words) from 4 sign_mantissa bytes and 4 exponent bytes. */
+fn pack4(s4: u32, e4: u32) -> vec2<u32> {
+  let hi = (s4 & 0x80808080u) | ((e4 >> 1u) & 0x7f7f7f7fu);
+  let lo = (s4 & 0x7f7f7f7fu) | ((e4 & 0x01010101u) << 7u);
+  let w0 = (lo & 0xffu) | ((hi & 0xffu) << 8u) | ((lo & 0xff00u) << 8u) | ((hi & 0xff00u) << 16u);
+  let w1 = ((lo >> 16u) & 0xffu) | ((hi >> 8u) & 0xff00u) | ((lo >> 8u) & 0xff0000u) | (hi & 0xff000000u);
+  return vec2<u32>(w0, w1);
+}
+
+`;
+const IXS3U_OUT0 = '  let out0 = params.out_vec_first + j0 * (G / select(8u, 16u, EXPONENT_PLANE));';
+const IXS3U_OUT0_WHOLE = `${IXS3U_OUT0}\n  let whole_wg = el_end == first_el + WG * G && out0 + WG * G / 8u <= arrayLength(&out);`;
+const IXS3U_STORE = '      store_vec(out0 + v, val, 2u * min(el_end - (first_el + 8u * v), 8u));';
+const IXS3U_STORE_FAST = `      if (whole_wg) {
+        out[out0 + v] = val;
+      } else {
+        store_vec(out0 + v, val, 2u * min(el_end - (first_el + 8u * v), 8u));
+      }`;
+
 const VARIANTS: Record<string, Variant> = {
   v1: { fixedWorkgroupBytes: 18 * 256 + 256 * 4, usesSubgroups: false, note: 'two passes, nested loops, Hillis-Steele scan', file: 'src/gpu/kernels/decode-portable.wgsl' },
   v2: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4, usesSubgroups: true, note: 'flat loops, combined root table, subgroup scan' },
@@ -465,6 +487,21 @@ ${IX_LOOP_DYNAMIC}`],
     ...IX,
     note: 'probe: ixs3u without its whole-vector output stores (output wrong)',
     indexed: { edits: [['    out[q] = v;\n    return;', '    if (v.x == 0x12345678u && v.y == params.stream_bytes) { out[q] = v; }\n    return;']] },
+  },
+  ixs3p: {
+    ...IX,
+    note: 'ixs3u building 4 BF16 values at once: high and low bytes of all 4 (sign | e >> 1, (e & 1) << 7 | mantissa), then interleaved',
+    indexed: { edits: [[IXS3U_PACK, IXS3U_PACK4], [IXS3U_PACK_FN, `${IXS3U_PACK4_FN}${IXS3U_PACK_FN}`]] },
+  },
+  ixs3f: {
+    ...IX,
+    note: 'ixs3u storing whole vectors without checks where the workgroup\'s output is whole',
+    indexed: { edits: [[IXS3U_STORE, IXS3U_STORE_FAST], [IXS3U_OUT0, IXS3U_OUT0_WHOLE]] },
+  },
+  ixs3pf: {
+    ...IX,
+    note: 'ixs3p and ixs3f together',
+    indexed: { edits: [[IXS3U_PACK, IXS3U_PACK4], [IXS3U_PACK_FN, `${IXS3U_PACK4_FN}${IXS3U_PACK_FN}`], [IXS3U_STORE, IXS3U_STORE_FAST], [IXS3U_OUT0, IXS3U_OUT0_WHOLE]] },
   },
   ixw: {
     ...IX,
