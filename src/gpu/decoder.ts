@@ -217,6 +217,14 @@ export class GpuDecoder {
   }
 
   /**
+   * GPU bytes that upload(unit) allocates for a while beyond the unit's own buffers (the index
+   * builder's temporary buffer), freed once the GPU has run the submitted index build.
+   */
+  uploadScratchBytes(unit: Df11Unit): number {
+    return this.indexedPipelines ? fullIndexBytes(unit.signMantissa.length) : 0;
+  }
+
+  /**
    * Builds the unit's output index on the GPU and submits it: decode.wgsl with INDEX_OUTPUT (the chunk
    * decoder's walk and checks) writes the start bit of every 64th element's code into a temporary
    * buffer, and index-pack.wgsl packs it into the resident index. Corrupt data is flagged in the

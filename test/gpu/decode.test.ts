@@ -212,6 +212,11 @@ describe('GpuDecoder.releaseChunkData', () => {
   it('keeps whole aligned decodes bit-exact and refuses what needs the chunk kernel', async () => {
     const decoder = await GpuDecoder.create(ctx.device);
     const unit = encode(normalWeights(20_001, 18));
+    // The index build's temporary buffer: a u32 per 64 elements, in whole 8-byte pairs.
+    assert.equal(decoder.uploadScratchBytes(unit), 8 * Math.ceil(Math.ceil(20_001 / 64) / 2));
+    const chunkOnly = await GpuDecoder.create(ctx.device, { indexed: false });
+    assert.equal(chunkOnly.uploadScratchBytes(unit), 0);
+    chunkOnly.destroy();
     const g = decoder.upload(unit);
     const freed = decoder.releaseChunkData(g);
     assert.equal(freed, g.buffers.gaps.size);

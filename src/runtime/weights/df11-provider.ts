@@ -98,7 +98,17 @@ export class Df11WeightProvider implements WeightProvider {
         for (const piece of unitPieces(info, lookup, files.name)) {
           placements.set(piece.tensor, { kind: 'unit', unit: info.path, elementOffset: piece.offset, rows: piece.shape[0]!, cols: piece.shape[1] ?? 1 });
         }
-        const gpu = decoder.upload(await files.readUnit(info.path), { file: files.name, tensor: info.path });
+        const data = await files.readUnit(info.path);
+        // The index build's temporary buffer counts against the cap until the GPU is done with it.
+        const transient = decoder.uploadScratchBytes(data);
+        memory.track(transient, `index build of DF11 unit ${info.path}`);
+        let gpu: GpuUnit;
+        try {
+          gpu = decoder.upload(data, { file: files.name, tensor: info.path });
+        } catch (e) {
+          memory.untrack(transient);
+          throw e;
+        }
         // Only the embedding is ever decoded a row at a time (by the chunk kernel); every other unit
         // is decoded whole, by the indexed kernel where it has an index, so its gaps can go.
         const rowDecoded = unitPieces(info, lookup, files.name).some((piece) => piece.tensor === EMBEDDING_WEIGHT);
@@ -108,11 +118,16 @@ export class Df11WeightProvider implements WeightProvider {
           memory.track(bytes, `DF11 unit ${info.path}`);
         } catch (e) {
           decoder.release(gpu);
+          memory.untrack(transient);
           throw e;
         }
         units.set(info.path, { info, gpu, bytes });
         await pacer.add(bytes);
         p.trackedBytes += bytes;
+        if (transient > 0) {
+          await memory.device.queue.onSubmittedWorkDone();
+          memory.untrack(transient);
+        }
       }
       const [vocab, hidden] = vocabShape(config);
       const needed: [string, number, number][] = [[EMBEDDING_WEIGHT, vocab, hidden]];
