@@ -11,6 +11,14 @@ import { Ops } from '../../src/runtime/ops/ops.js';
 import { syntheticBf16Weights } from '../../src/synthetic/weights.js';
 import { readF32, testGpu } from './runtime-helpers.js';
 
+/** The engine's ops for products of `tokens` tokens, their buffers in `memory`. */
+async function testOps(device: GPUDevice, memory: GpuMemory, tokens: number, matvecRows?: number): Promise<Ops> {
+  const kernels = await compileKernels(device, { rowWorkgroup: 8, ...(matvecRows !== undefined ? { matvecRows } : {}) });
+  const step = memory.createWith('step', new Uint32Array([tokens, 0, 1, 0]), BUFFER_USAGE.UNIFORM);
+  const dummy = memory.create('dummy', 16, BUFFER_USAGE.STORAGE);
+  return new Ops(device, kernels, new Binder(device, memory), step, dummy);
+}
+
 function bf16ToF32(b: number): number {
   return new Float32Array(new Uint32Array([b << 16]).buffer)[0]!;
 }
@@ -21,11 +29,7 @@ async function product(w: Uint16Array, rows: number, cols: number, x: Float32Arr
   const device = gpu.device;
   const memory = new GpuMemory(device, undefined);
   try {
-    const kernels = await compileKernels(device, { rowWorkgroup: 8, ...(matvecRows !== undefined ? { matvecRows } : {}) });
-    const binder = new Binder(device, memory);
-    const step = memory.createWith('step', new Uint32Array([tokens, 0, 1, 0]), BUFFER_USAGE.UNIFORM);
-    const dummy = memory.create('dummy', 16, BUFFER_USAGE.STORAGE);
-    const ops = new Ops(device, kernels, binder, step, dummy);
+    const ops = await testOps(device, memory, tokens, matvecRows);
     const stored = new Uint16Array(offset + w.length + 8);
     stored.set(w, offset);
     const wBuf = memory.createWith('w', stored, BUFFER_USAGE.STORAGE);
@@ -51,11 +55,7 @@ async function productPlanes(w: Uint16Array, rows: number, cols: number, x: Floa
   const device = gpu.device;
   const memory = new GpuMemory(device, undefined);
   try {
-    const kernels = await compileKernels(device, { rowWorkgroup: 8 });
-    const binder = new Binder(device, memory);
-    const step = memory.createWith('step', new Uint32Array([tokens, 0, 1, 0]), BUFFER_USAGE.UNIFORM);
-    const dummy = memory.create('dummy', 16, BUFFER_USAGE.STORAGE);
-    const ops = new Ops(device, kernels, binder, step, dummy);
+    const ops = await testOps(device, memory, tokens);
     const exponents = new Uint8Array(Math.ceil((eOffset + w.length + 8) / 4) * 4);
     const signMantissa = new Uint8Array(Math.ceil((smOffset + w.length + 8) / 4) * 4);
     w.forEach((v, i) => {
@@ -139,11 +139,7 @@ describe('rt-matvec load paths', () => {
     const device = gpu.device;
     const memory = new GpuMemory(device, undefined);
     try {
-      const kernels = await compileKernels(device, { rowWorkgroup: 8 });
-      const binder = new Binder(device, memory);
-      const step = memory.createWith('step', new Uint32Array([2, 0, 1, 0]), BUFFER_USAGE.UNIFORM);
-      const dummy = memory.create('dummy', 16, BUFFER_USAGE.STORAGE);
-      const ops = new Ops(device, kernels, binder, step, dummy);
+      const ops = await testOps(device, memory, 2);
       const cols = 40;
       const shapes = { q: 12, k: 5, v: 5, gate: 9, up: 9 };
       // one buffer, matrices back to back (elements `shift` on), as in a packed layer or a decoded unit
