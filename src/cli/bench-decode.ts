@@ -14,7 +14,6 @@
 import { availableParallelism } from 'node:os';
 import { EncodePool } from '../codec/encode-parallel.js';
 import { unitByteTensorsLength, type Df11Unit } from '../codec/unit.js';
-import { INDEXED_WORKGROUP_SIZE } from '../gpu/indexed-plan.js';
 import { GpuDecoder } from '../gpu/decoder.js';
 import { DECODE_PORTABLE_KERNEL } from '../gpu/decode-program.js';
 import { acquireGpu, describeAdapter } from '../gpu/device.js';
@@ -117,7 +116,7 @@ export async function benchDecode(o: BenchDecodeOptions, ctx: CliContext): Promi
             copy.destroy();
             const row: DecodeBenchRow = {
               unit: name,
-              kernel: decoder.indexed ? `decode-indexed-wg${INDEXED_WORKGROUP_SIZE}` : decoder.kernel.name,
+              kernel: decoder.unitKernelName,
               weights: weights.length,
               bitsPerWeight: (unitByteTensorsLength(unit) * 8) / weights.length,
               ms: t.ms,

@@ -7,7 +7,7 @@
 //   enc  4096K + 16 bytes (zero past B: the last chunk's windows and look-ahead read zeros)
 //   gaps 320K + 4 bytes   (the read-past-end byte of §6 is a zero)
 //   sm   align16(N + 8) bytes
-// and the output buffer extends to outputEndBytes (a multiple of 8 past the output offset).
+// and the output buffer extends to outputEndBytes (a multiple of 16).
 import { CHUNK_BYTES, GAP_BYTES_PER_CHUNK } from '../codec/constants.js';
 
 /** Bytes past the last chunk of encoded_exponent: look-ahead word + the next chunk's first code. */
@@ -22,6 +22,8 @@ const SM_LEAD_ELEMENTS = 4;
 const SM_TRAIL_ELEMENTS = 8;
 /** The output window is bound in whole pairs of u32 words. */
 const OUT_PAIR_BYTES = 8;
+/** Output buffers extend to a multiple of this many bytes (outputEndBytes). */
+const OUTPUT_END_ALIGN = 16;
 /** Size of one Params struct slot in the uniform buffer (minUniformBufferOffsetAlignment <= 256). */
 export const PARAMS_SLOT_BYTES = 256;
 /** u32 fields of the kernel's Params struct. */
@@ -71,22 +73,33 @@ export function paddedGapsBytes(chunks: number): number {
   return GAP_BYTES_PER_CHUNK * chunks + GAPS_TAIL_BYTES;
 }
 export function paddedSmBytes(elements: number): number {
-  // Whole 16-byte vectors: the indexed kernel reads sign_mantissa as vec4<u32>.
+  // Whole 16-byte vectors: the indexed kernel binds sign_mantissa windows in 16-byte units.
   return align(elements + SM_TAIL_BYTES, 16);
 }
 /**
  * Bytes of output buffer a unit of N elements needs at `outOffsetBytes`: up to the end of its last
- * output word, rounded up to 8 bytes (the fast kernel writes pairs of words through a vec2<u32> view;
- * the bytes past the unit's last word are bound but never written).
+ * output word, rounded up to 16 bytes. The indexed kernel reads and rewrites the unit's last 16-byte
+ * vector (keeping the bytes past the unit), and the chunk kernel binds the output as pairs of words;
+ * the bytes past the unit's last word are never changed.
  */
 export function outputEndBytes(elements: number, outOffsetBytes: number, output: DecodeOutput = 'bf16'): number {
-  return align(outOffsetBytes + OUTPUT_BYTES[output] * elements, OUT_PAIR_BYTES);
+  return align(outOffsetBytes + OUTPUT_BYTES[output] * elements, OUTPUT_END_ALIGN);
 }
 
 /** What a decode writes: BF16 values, or the exponent plane (one byte per element; decode.wgsl EXPONENT_PLANE). */
 export type DecodeOutput = 'bf16' | 'exponents';
 /** Bytes per element of each output. */
 export const OUTPUT_BYTES: Readonly<Record<DecodeOutput, number>> = { bf16: 2, exponents: 1 };
+
+/** The largest x in [lo, hi] with ok(x), where ok holds at lo and, once false, stays false (binary search). */
+export function largestWhere(lo: number, hi: number, ok: (x: number) => boolean): number {
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (ok(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
 
 function align(v: number, a: number): number {
   return Math.ceil(v / a) * a;
@@ -137,14 +150,7 @@ export function planDispatches(g: PlanGeometry, limits: PlanLimits, outOffsetByt
   while (c0 < g.chunks) {
     if (!fits(c0, c0 + 1)) throw new RangeError(`chunk ${c0} does not fit a ${maxBinding}-byte binding`);
     // Largest c1 with fits(c0, c1): window sizes grow with c1, so binary search.
-    let lo = c0 + 1;
-    let hi = Math.min(g.chunks, c0 + maxChunks);
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (fits(c0, mid)) lo = mid;
-      else hi = mid - 1;
-    }
-    const c1 = lo;
+    const c1 = largestWhere(c0 + 1, Math.min(g.chunks, c0 + maxChunks), (c) => fits(c0, c));
     const w = windows(g, c0, c1, h, per, alignment);
     const params = new Uint32Array(PARAMS_WORDS);
     params.set([

@@ -4,7 +4,7 @@
 import type { UnitContext } from '../codec/validate-unit.js';
 import type { Df11Unit } from '../codec/unit.js';
 import { Df11Error } from '../errors.js';
-import { OUTPUT_BYTES, outputEndBytes, planDispatches, PARAMS_SLOT_BYTES, type DecodeOutput, type DispatchPlan } from './decode-plan.js';
+import { OUTPUT_BYTES, outputEndBytes, planDispatches, PARAMS_SLOT_BYTES, type DecodeOutput, type DispatchPlan, type PlanLimits } from './decode-plan.js';
 import {
   createDecodeBindGroupLayout,
   defaultDecodeKernel,
@@ -14,7 +14,7 @@ import {
   type DecodeKernelSource,
 } from './decode-program.js';
 import { BUFFER_USAGE, destroyUnit, STATUS_BYTES, STATUS_CLEAR, STATUS_NO_CHUNK, uploadUnit, type GpuUnit, type PlannedDecode, type PlannedIndexedDecode } from './gpu-unit.js';
-import { fullIndexBytes, indexBytes, indexDeltaBase, indexedDecodable, indexedOutputEnd, indexGroups, INDEX_GROUP, INDEXED_WORKGROUP_SIZE, planIndexedDispatches, type IndexedDispatch } from './indexed-plan.js';
+import { fullIndexBytes, indexBytes, indexDeltaBase, indexedDecodable, indexGroups, INDEX_GROUP, INDEXED_WORKGROUP_SIZE, planIndexedDispatches, type IndexedDispatch } from './indexed-plan.js';
 import { decodeIndexedWgsl, decodeRowsPlanWgsl, indexPackWgsl } from './kernels/wgsl.generated.js';
 
 /** The buffers and bind groups of one row decode (see decodeRowInPass). */
@@ -190,13 +190,15 @@ export class GpuDecoder {
     return this.indexedPipelines !== undefined;
   }
 
-  /**
-   * The kernels whole units are decoded with, for reports: `decode-indexed-wg64 (index: decode-wg512)`,
-   * or the chunk kernel's name.
-   */
-  get kernelName(): string {
+  /** The kernel whole units are decoded with: `decode-indexed-wg64`, or the chunk kernel's name. */
+  get unitKernelName(): string {
     const p = this.indexedPipelines;
-    return p ? `decode-indexed-wg${p.workgroupSize} (index: ${this.kernel.name})` : this.kernel.name;
+    return p ? `decode-indexed-wg${p.workgroupSize}` : this.kernel.name;
+  }
+
+  /** unitKernelName with the kernel that builds the index, for reports: `decode-indexed-wg64 (index: decode-wg512)`. */
+  get kernelName(): string {
+    return this.indexedPipelines ? `${this.unitKernelName} (index: ${this.kernel.name})` : this.kernel.name;
   }
 
   /** True when the kernel can write the exponent plane (decodeInPass with output 'exponents'). */
@@ -276,44 +278,45 @@ export class GpuDecoder {
     const key = `${output}@${outOffsetBytes}`;
     let p = unit.indexedPlans.get(key);
     if (!p) {
-      const limits = this.device.limits;
-      const dispatches = planIndexedDispatches(
-        unit.geometry,
-        {
-          maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-          minStorageBufferOffsetAlignment: limits.minStorageBufferOffsetAlignment,
-          maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
-          ...(this.maxGroupsPerDispatch === undefined ? {} : { maxGroupsPerDispatch: this.maxGroupsPerDispatch }),
-          workgroupSize: this.indexedPipelines!.workgroupSize,
-        },
-        outOffsetBytes,
-        output,
-      );
-      const params = this.device.createBuffer({
-        label: `${unit.context.tensor ?? 'unit'}.indexed-params.${key}`,
-        size: PARAMS_SLOT_BYTES * dispatches.length,
-        usage: BUFFER_USAGE.UNIFORM | BUFFER_USAGE.COPY_DST,
-        mappedAtCreation: true,
-      });
-      const words = new Uint32Array(params.getMappedRange());
-      dispatches.forEach((d, i) => words.set(d.params, (i * PARAMS_SLOT_BYTES) / 4));
-      params.unmap();
-      p = { output, dispatches, params, bindGroups: new WeakMap() };
+      const limits = {
+        ...this.planLimits(),
+        ...(this.maxGroupsPerDispatch === undefined ? {} : { maxGroupsPerDispatch: this.maxGroupsPerDispatch }),
+        workgroupSize: this.indexedPipelines!.workgroupSize,
+      };
+      const dispatches = planIndexedDispatches(unit.geometry, limits, outOffsetBytes, output);
+      p = { output, dispatches, params: this.paramsBuffer(`${unit.context.tensor ?? 'unit'}.indexed-params.${key}`, dispatches), bindGroups: new WeakMap() };
       unit.indexedPlans.set(key, p);
     }
     return p;
   }
 
-  /**
-   * True when decodeInPass decodes this unit at this offset with the indexed kernel (given an output
-   * buffer that extends to the unit's last 16-byte vector); else it takes the chunk kernel.
-   */
-  decodesIndexed(unit: GpuUnit, outOffsetBytes: number): boolean {
-    return this.indexedPipelines !== undefined && unit.buffers.index !== undefined && indexedDecodable(unit.geometry, outOffsetBytes);
+  /** The device limits a dispatch plan respects. */
+  private planLimits(): PlanLimits {
+    const limits = this.device.limits;
+    return {
+      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+      minStorageBufferOffsetAlignment: limits.minStorageBufferOffsetAlignment,
+      maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+    };
   }
 
-  private takesIndexed(unit: GpuUnit, out: GPUBuffer, outOffsetBytes: number, output: DecodeOutput): boolean {
-    return this.decodesIndexed(unit, outOffsetBytes) && out.size >= indexedOutputEnd(unit.elements, outOffsetBytes, output);
+  /** A uniform buffer holding each dispatch's Params in its own PARAMS_SLOT_BYTES slot. */
+  private paramsBuffer(label: string, dispatches: ReadonlyArray<{ params: Uint32Array }>): GPUBuffer {
+    const params = this.device.createBuffer({
+      label,
+      size: PARAMS_SLOT_BYTES * dispatches.length,
+      usage: BUFFER_USAGE.UNIFORM | BUFFER_USAGE.COPY_DST,
+      mappedAtCreation: true,
+    });
+    const words = new Uint32Array(params.getMappedRange());
+    dispatches.forEach((d, i) => words.set(d.params, (i * PARAMS_SLOT_BYTES) / 4));
+    params.unmap();
+    return params;
+  }
+
+  /** True when decodeInPass decodes this unit at this offset with the indexed kernel; else it takes the chunk kernel. */
+  decodesIndexed(unit: GpuUnit, outOffsetBytes: number): boolean {
+    return this.indexedPipelines !== undefined && unit.buffers.index !== undefined && indexedDecodable(unit.geometry, outOffsetBytes);
   }
 
   private indexedInPass(pass: GPUComputePassEncoder, unit: GpuUnit, out: GPUBuffer, outOffsetBytes: number, output: DecodeOutput): void {
@@ -359,28 +362,9 @@ export class GpuDecoder {
     const key = `${output}@${outOffsetBytes}`;
     let p = unit.plans.get(key);
     if (!p) {
-      const limits = this.device.limits;
-      const dispatches = planDispatches(
-        unit.geometry,
-        {
-          maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-          minStorageBufferOffsetAlignment: limits.minStorageBufferOffsetAlignment,
-          maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
-          ...(this.maxChunksPerDispatch === undefined ? {} : { maxChunksPerDispatch: this.maxChunksPerDispatch }),
-        },
-        outOffsetBytes,
-        output,
-      );
-      const params = this.device.createBuffer({
-        label: `${unit.context.tensor ?? 'unit'}.params.${key}`,
-        size: PARAMS_SLOT_BYTES * dispatches.length,
-        usage: BUFFER_USAGE.UNIFORM | BUFFER_USAGE.COPY_DST,
-        mappedAtCreation: true,
-      });
-      const words = new Uint32Array(params.getMappedRange());
-      dispatches.forEach((d, i) => words.set(d.params, (i * PARAMS_SLOT_BYTES) / 4));
-      params.unmap();
-      p = { output, outOffsetBytes, dispatches, params, bindGroups: new WeakMap() };
+      const limits = { ...this.planLimits(), ...(this.maxChunksPerDispatch === undefined ? {} : { maxChunksPerDispatch: this.maxChunksPerDispatch }) };
+      const dispatches = planDispatches(unit.geometry, limits, outOffsetBytes, output);
+      p = { output, outOffsetBytes, dispatches, params: this.paramsBuffer(`${unit.context.tensor ?? 'unit'}.params.${key}`, dispatches), bindGroups: new WeakMap() };
       unit.plans.set(key, p);
     }
     return p;
@@ -415,22 +399,21 @@ export class GpuDecoder {
    * Records the unit's dispatches into an open compute pass. Writes BF16 element i at byte
    * `outOffsetBytes + 2i` (offset even); when the unit's first or last element shares a 4-byte word
    * with other data, that other half is kept. Nothing outside [outOffsetBytes & ~3, align4(end)) is
-   * written, but `out` must extend to outputEndBytes(N, outOffsetBytes) (end rounded up to 8 bytes:
-   * the fast kernel binds the output as pairs of words). Errors in the data are flagged on the GPU:
-   * see checkErrors().
+   * changed, but `out` must extend to outputEndBytes(N, outOffsetBytes) (end rounded up to 16 bytes:
+   * the kernels read and write whole words, pairs of words or 16-byte vectors). Errors in the data are
+   * flagged on the GPU: see checkErrors().
    * With output 'exponents' (where writesExponentPlane), writes only element i's exponent, at byte
    * `outOffsetBytes + i` (any offset), with the same rules; with the unit's sign_mantissa it makes the
    * BF16 values.
-   * Kernel: the indexed one where the unit has an index, the offset is a multiple of 16 and `out`
-   * extends to the unit's last 16-byte vector (decodesIndexed; it rewrites that vector, keeping the
-   * bytes past the unit); else the chunk kernel.
+   * Kernel: the indexed one where the unit has an index and the offset is a multiple of 16
+   * (decodesIndexed), else the chunk kernel.
    * @throws RangeError when `out` is too small, lacks STORAGE usage, or the offset is odd (BF16); when
    *   only the chunk kernel could decode it and the unit's chunk data was released.
    */
   decodeInPass(pass: GPUComputePassEncoder, unit: GpuUnit, out: GPUBuffer, outOffsetBytes = 0, output: DecodeOutput = 'bf16'): void {
     this.checkTarget(unit, out, outOffsetBytes, output);
     unit.pendingCheck = true;
-    if (this.takesIndexed(unit, out, outOffsetBytes, output)) {
+    if (this.decodesIndexed(unit, outOffsetBytes)) {
       this.indexedInPass(pass, unit, out, outOffsetBytes, output);
       return;
     }
@@ -554,7 +537,7 @@ export class GpuDecoder {
   }
 
   private async readBack(unit: GpuUnit, output: DecodeOutput): Promise<ArrayBuffer> {
-    const size = Math.max(outputEndBytes(unit.elements, 0, output), indexedOutputEnd(unit.elements, 0, output));
+    const size = outputEndBytes(unit.elements, 0, output);
     const out = this.device.createBuffer({ label: 'df11-decode-out', size, usage: BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_SRC });
     const readback = this.device.createBuffer({ label: 'df11-decode-readback', size, usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST });
     try {

@@ -4,7 +4,7 @@
 // encoded_exponent window of a dispatch is found from output_positions (the chunks holding the codes of
 // its first and last elements, plus the look-ahead past the last one).
 import { CHUNK_BYTES } from '../codec/constants.js';
-import { ENC_TAIL_BYTES, OUTPUT_BYTES, paddedEncBytes, PARAMS_WORDS, type DecodeOutput, type PlanGeometry, type PlanLimits, type Window } from './decode-plan.js';
+import { ENC_TAIL_BYTES, largestWhere, OUTPUT_BYTES, paddedEncBytes, PARAMS_WORDS, type DecodeOutput, type PlanGeometry, type PlanLimits, type Window } from './decode-plan.js';
 
 export interface IndexedPlanLimits extends PlanLimits {
   /** Upper bound on groups per dispatch (tests use tiny values to force splitting). */
@@ -67,11 +67,6 @@ export function indexedDecodable(g: PlanGeometry, outOffsetBytes: number): boole
   return g.elements > 0 && outOffsetBytes % VECTOR_BYTES === 0 && 8 * g.streamBytes < MAX_INDEXED_STREAM_BITS;
 }
 
-/** End of the output bytes the indexed kernel touches (the last vector is read and written whole). */
-export function indexedOutputEnd(elements: number, outOffsetBytes: number, output: DecodeOutput): number {
-  return align(outOffsetBytes + OUTPUT_BYTES[output] * elements, VECTOR_BYTES);
-}
-
 function align(v: number, a: number): number {
   return Math.ceil(v / a) * a;
 }
@@ -81,14 +76,7 @@ function alignDown(v: number, a: number): number {
 
 /** The chunk where the code of element e starts: the last chunk c with op[c] <= e. */
 function chunkOf(op: Uint32Array, chunks: number, e: number): number {
-  let lo = 0;
-  let hi = chunks - 1;
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (op[mid]! <= e) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
+  return largestWhere(0, chunks - 1, (c) => op[c]! <= e);
 }
 
 function windows(g: PlanGeometry, g0: number, g1: number, outOffsetBytes: number, bytes: number, alignment: number) {
@@ -126,14 +114,7 @@ export function planIndexedDispatches(g: PlanGeometry, limits: IndexedPlanLimits
   let g0 = 0;
   while (g0 < groups) {
     if (!fits(g0, g0 + 1)) throw new RangeError(`group ${g0} does not fit a ${maxBinding}-byte binding`);
-    let lo = g0 + 1;
-    let hi = Math.min(groups, g0 + maxGroups);
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (fits(g0, mid)) lo = mid;
-      else hi = mid - 1;
-    }
-    const g1 = lo;
+    const g1 = largestWhere(g0 + 1, Math.min(groups, g0 + maxGroups), (x) => fits(g0, x));
     const w = windows(g, g0, g1, outOffsetBytes, bytes, alignment);
     const workgroups = Math.ceil((g1 - g0) / wg);
     const x = Math.min(workgroups, perDim);

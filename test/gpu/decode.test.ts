@@ -7,6 +7,7 @@ import { decodeUnit } from '../../src/codec/decode-serial.js';
 import type { Df11Unit } from '../../src/codec/unit.js';
 import { Df11Error } from '../../src/errors.js';
 import { GpuDecoder } from '../../src/gpu/decoder.js';
+import type { GpuUnit } from '../../src/gpu/gpu-unit.js';
 import { indexDeltaBase } from '../../src/gpu/indexed-plan.js';
 import type { GpuContext } from '../../src/gpu/device.js';
 import {
@@ -27,25 +28,40 @@ const COPY_SRC = 0x4;
 const COPY_DST = 0x8;
 const MAP_READ = 0x1;
 
-/** Decodes `unit` into a canary-filled buffer at `offset` and returns all the buffer's bytes. */
-async function decodeWithCanary(ctx: GpuContext, decoder: GpuDecoder, units: Array<[Df11Unit, number]>, size: number): Promise<Uint8Array> {
+/**
+ * Decodes uploaded units into a canary-filled buffer of `size` bytes (each at its offset), runs `check`
+ * on the decoder (default: checkErrors()), and returns all the buffer's bytes.
+ */
+async function decodeUploadedWithCanary(
+  ctx: GpuContext,
+  decoder: GpuDecoder,
+  placed: Array<[GpuUnit, number]>,
+  size: number,
+  check: (d: GpuDecoder) => Promise<void> = (d) => d.checkErrors(),
+): Promise<Uint8Array> {
   const device = ctx.device;
   const out = device.createBuffer({ size, usage: STORAGE | COPY_SRC, mappedAtCreation: true });
   new Uint8Array(out.getMappedRange()).fill(CANARY);
   out.unmap();
   const readback = device.createBuffer({ size, usage: MAP_READ | COPY_DST });
-  const gpuUnits = units.map(([u]) => decoder.upload(u));
   const encoder = device.createCommandEncoder();
-  units.forEach(([, offset], i) => decoder.decodeInto(encoder, gpuUnits[i]!, out, offset));
+  for (const [g, offset] of placed) decoder.decodeInto(encoder, g, out, offset);
   encoder.copyBufferToBuffer(out, 0, readback, 0, size);
   device.queue.submit([encoder.finish()]);
-  await decoder.checkErrors();
+  await check(decoder);
   await readback.mapAsync(MAP_READ);
   const bytes = new Uint8Array(readback.getMappedRange()).slice();
   readback.unmap();
   out.destroy();
   readback.destroy();
-  gpuUnits.forEach((g) => decoder.release(g));
+  return bytes;
+}
+
+/** Uploads and decodes `units` into a canary-filled buffer (each at its offset) and returns all the buffer's bytes. */
+async function decodeWithCanary(ctx: GpuContext, decoder: GpuDecoder, units: Array<[Df11Unit, number]>, size: number): Promise<Uint8Array> {
+  const placed = units.map(([u, offset]): [GpuUnit, number] => [decoder.upload(u), offset]);
+  const bytes = await decodeUploadedWithCanary(ctx, decoder, placed, size);
+  placed.forEach(([g]) => decoder.release(g));
   return bytes;
 }
 
@@ -252,22 +268,11 @@ describe('GpuDecoder with a corrupt output index', () => {
       ctx.device.queue.writeBuffer(g.buffers.index!, 0, words);
       const lead = 32;
       const size = Math.ceil((lead + 2 * n + 64) / 4) * 4;
-      const out = ctx.device.createBuffer({ size, usage: STORAGE | COPY_SRC, mappedAtCreation: true });
-      new Uint8Array(out.getMappedRange()).fill(CANARY);
-      out.unmap();
-      const readback = ctx.device.createBuffer({ size, usage: MAP_READ | COPY_DST });
-      const encoder = ctx.device.createCommandEncoder();
-      decoder.decodeInto(encoder, g, out, lead);
-      encoder.copyBufferToBuffer(out, 0, readback, 0, size);
-      ctx.device.queue.submit([encoder.finish()]);
-      await assert.rejects(decoder.checkErrors(), (e: unknown) => e instanceof Df11Error && e.code === 'gpu-decode-error');
-      await readback.mapAsync(MAP_READ);
-      const bytes = new Uint8Array(readback.getMappedRange()).slice();
-      readback.unmap();
+      const bytes = await decodeUploadedWithCanary(ctx, decoder, [[g, lead]], size, (d) =>
+        assert.rejects(d.checkErrors(), (e: unknown) => e instanceof Df11Error && e.code === 'gpu-decode-error'),
+      );
       assertCanary(bytes, 0, lead, 'before');
       assertCanary(bytes, lead + 2 * n, size, 'after');
-      out.destroy();
-      readback.destroy();
       decoder.destroy();
     });
   }

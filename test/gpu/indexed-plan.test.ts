@@ -3,8 +3,8 @@
 // holding the chunks where its groups' codes start (plus the look-ahead). Pure arithmetic, no GPU.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { paddedEncBytes, paddedSmBytes, type PlanGeometry } from '../../src/gpu/decode-plan.js';
-import { INDEX_GROUP, indexBytes, indexDeltaBase, indexedDecodable, indexedOutputEnd, indexGroups, planIndexedDispatches } from '../../src/gpu/indexed-plan.js';
+import { outputEndBytes, paddedEncBytes, paddedSmBytes, type PlanGeometry } from '../../src/gpu/decode-plan.js';
+import { INDEX_GROUP, indexBytes, indexDeltaBase, indexedDecodable, indexGroups, planIndexedDispatches } from '../../src/gpu/indexed-plan.js';
 
 /** A unit of `chunks` chunks holding `perChunk` elements each (one chunk empty), as output_positions. */
 function geometry(chunks: number, perChunk: number): PlanGeometry {
@@ -40,7 +40,7 @@ it('covers every group once with aligned windows that hold their codes', () => {
       }
       assert.ok(p.enc.offset + p.enc.size <= paddedEncBytes(g.chunks));
       assert.ok(p.sm.offset + p.sm.size <= paddedSmBytes(g.elements));
-      assert.ok(p.out.offset + p.out.size <= indexedOutputEnd(g.elements, offset, output));
+      assert.ok(p.out.offset + p.out.size <= outputEndBytes(g.elements, offset, output));
       // The code of each group's first element starts in a chunk inside the window, with 16 bytes after
       // the chunk of the last element.
       const first = p.firstGroup * INDEX_GROUP;

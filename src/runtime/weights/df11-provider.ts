@@ -95,7 +95,8 @@ export class Df11WeightProvider implements WeightProvider {
     const pacer = new UploadPacer(memory.device);
     try {
       for (const info of files.units) {
-        for (const piece of unitPieces(info, lookup, files.name)) {
+        const pieces = unitPieces(info, lookup, files.name);
+        for (const piece of pieces) {
           placements.set(piece.tensor, { kind: 'unit', unit: info.path, elementOffset: piece.offset, rows: piece.shape[0]!, cols: piece.shape[1] ?? 1 });
         }
         const data = await files.readUnit(info.path);
@@ -111,7 +112,7 @@ export class Df11WeightProvider implements WeightProvider {
         }
         // Only the embedding is ever decoded a row at a time (by the chunk kernel); every other unit
         // is decoded whole, by the indexed kernel where it has an index, so its gaps can go.
-        const rowDecoded = unitPieces(info, lookup, files.name).some((piece) => piece.tensor === EMBEDDING_WEIGHT);
+        const rowDecoded = pieces.some((piece) => piece.tensor === EMBEDDING_WEIGHT);
         if (!rowDecoded) decoder.releaseChunkData(gpu);
         const bytes = Object.values(gpu.buffers).reduce((s, b) => s + b.size, 0) - (gpu.chunkDataReleased ? gpu.buffers.gaps.size : 0);
         try {
