@@ -1,12 +1,11 @@
-// decode-ixs2: decode-ixs with the write phase's sign_mantissa loads issued before the barrier (their
-// latency overlaps the wait for the workgroup's slowest decode) and each invocation writing pairs of
-// consecutive vectors v = lid + WG k (BF16: `sm` is read as 8-byte vectors, one per output vector).
-//
-// decode-ixs: the first indexed kernel (decode-ix.wgsl) with its output written through
-// workgroup memory: each invocation stores its 16 exponent words in a stage (17-word rows: no bank
-// conflicts), and after a barrier the workgroup writes its 128 groups' output as consecutive 16-byte
-// vectors (a warp's store covers 512 contiguous bytes instead of 32 vectors 128 bytes apart), reading
-// sign_mantissa the same way. Bindings, Params and checks as decode-ix.wgsl.
+// decode-ixs2: the first indexed kernel (decode-ix.wgsl) with its output written through workgroup
+// memory: each invocation stores its 16 exponent words in a stage (17-word rows: no bank conflicts),
+// and after a barrier the workgroup writes its groups' output as consecutive 16-byte vectors (a warp's
+// store covers 512 contiguous bytes instead of 32 vectors 128 bytes apart). The write phase's
+// sign_mantissa loads (8-byte vectors, one per output vector) are issued before the barrier, so their
+// latency overlaps the wait for the workgroup's slowest decode; ixs, which run.ts makes from this file,
+// loads them after it, a 16-byte vector per two output vectors. Bindings, Params and checks as
+// decode-ix.wgsl.
 
 struct Params {
   group_base: u32,      // global group of invocation 0

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { decodeUnit } from '../../src/codec/decode-serial.js';
+import { outputEndBytes } from '../../src/gpu/decode-plan.js';
 import { GpuDecoder } from '../../src/gpu/decoder.js';
 import type { DecodeKernelSource } from '../../src/gpu/decode-program.js';
 import { acquireGpu, describeAdapter } from '../../src/gpu/device.js';
@@ -44,7 +45,7 @@ interface Variant {
    * An indexed-kernel variant: the decoder runs with its output index, and this is its indexed kernel:
    * a file (relative to the repository root; default the library's decode-indexed.wgsl) with edits.
    */
-  indexed?: { file?: string; edits?: [from: string | RegExp, to: string | (() => string)][]; workgroupSize?: number };
+  indexed?: { file?: string; base?: string; edits?: [from: string | RegExp, to: string | (() => string)][]; workgroupSize?: number };
 }
 
 /** v14 from the promoted v17: its sign_mantissa load behind a branch, its write loop one stage word deep. */
@@ -169,13 +170,57 @@ const V15_WRITE = `    // Write: two stage words per step, the first step's sign
 }
 `;
 
-export /** Fields shared by the indexed variants (their chunk kernel, which builds the index, is v17). */
+/** Fields shared by the indexed variants (their chunk kernel, which builds the index, is v17). */
 const IX = { fixedWorkgroupBytes: 128 * 4, usesSubgroups: true, workgroupSize: 512, probeOf: 'v17', edits: [] };
 const IX_FILE = 'dev/kernels/decode-ix.wgsl';
 const IX_LOOP = 'for (var it = 0u; it < G + 2u; it++) {';
 const IX_LOOP_DYNAMIC = 'for (var it = 0u; it < n_el + 2u; it++) {';
 
-const IXS3_FILE = 'dev/kernels/decode-ixs3.wgsl';
+const IXS2_FILE = 'dev/kernels/decode-ixs2.wgsl';
+/** ixs2's write phase (sign_mantissa loaded before the barrier), up to the end of main. */
+const IXS2_WRITE = /  \/\/ The workgroup's output:[^]*(?=\}\n$)/;
+/** ixs's: the barrier, then each output vector reads its half of a 16-byte sign_mantissa vector. */
+const IXS_WRITE = `  workgroupBarrier();
+  // The workgroup's output: groups j0 .. j0 + WG - 1 of the dispatch, as consecutive vectors.
+  let first_el = (params.group_base + j0) * G;
+  if (first_el >= params.elements || j0 >= params.group_count) { return; }
+  let el_end = min(min(params.elements, (params.group_base + params.group_count) * G), first_el + WG * G);
+  let out0 = params.out_vec_first + j0 * (G / select(8u, 16u, EXPONENT_PLANE));
+  if (EXPONENT_PLANE) {
+    let vecs = (el_end - first_el + 15u) / 16u;
+    for (var v = lid; v < vecs; v += WG) {
+      let t = v >> 2u;            // group in the workgroup (4 vectors each)
+      let s0 = t * ROW + (v & 3u) * 4u;
+      let val = vec4<u32>(stage[s0], stage[s0 + 1u], stage[s0 + 2u], stage[s0 + 3u]);
+      store_vec(out0 + v, val, min(el_end - (first_el + 16u * v), 16u));
+    }
+  } else {
+    let vecs = (el_end - first_el + 7u) / 8u;
+    let smq = (first_el >> 4u) - params.sm_vec_base;
+    for (var v = lid; v < vecs; v += WG) {
+      let t = v >> 3u;            // group in the workgroup (8 vectors each)
+      let s0 = t * ROW + (v & 7u) * 2u;
+      let w0 = stage[s0];
+      let w1 = stage[s0 + 1u];
+      let smv = sm[smq + (v >> 1u)];
+      let sa = select(smv.x, smv.z, (v & 1u) != 0u);
+      let sb = select(smv.y, smv.w, (v & 1u) != 0u);
+      let val = vec4<u32>(pack2(sa, w0), pack2(sa >> 16u, w0 >> 16u), pack2(sb, w1), pack2(sb >> 16u, w1 >> 16u));
+      store_vec(out0 + v, val, 2u * min(el_end - (first_el + 8u * v), 8u));
+    }
+  }
+`;
+/** The indexed kernel's whole-lookup loops (unrolled, then single), up to its tail loop. */
+const IXS3U_MAIN = /  \/\/ Main loop: at least 4 codes left[^]*?(?=  \/\/ Tail:)/;
+/** ixs3's main loop: the promoted kernel's single-lookup loop alone. */
+function ixs3Main(): string {
+  const code = readFileSync(join(repoRoot(), 'src', 'gpu', 'kernels', 'decode-indexed.wgsl'), 'utf8');
+  const head = '  loop {\n    if (done + 4u > n_el || error != 0u) { break; }\n';
+  const a = code.indexOf(head);
+  const b = code.indexOf('  // Tail:', a);
+  if (a < 0 || b < 0) throw new Error('the indexed kernel no longer has its single-lookup loop');
+  return `  // Main loop: at least 4 codes left, so every lookup takes all of its codes.\n${code.slice(a, b)}`;
+}
 const IXS3_SM_PREFETCH = 'smv[k] = select(vec2<u32>(), sm[smq + min(v, max(vecs, 1u) - 1u)], v < vecs);';
 const IXS3_SM_PREFETCH_4 = 'if (k < 4u) { smv[k] = select(vec2<u32>(), sm[smq + min(v, max(vecs, 1u) - 1u)], v < vecs); }';
 const IXS3_SM_USE = '      let m = smv[k];';
@@ -203,7 +248,7 @@ const IXS3U_STORE_FAST = `      if (whole_wg) {
         store_vec(out0 + v, val, 2u * min(el_end - (first_el + 8u * v), 8u));
       }`;
 
-const VARIANTS: Record<string, Variant> = {
+export const VARIANTS: Record<string, Variant> = {
   v1: { fixedWorkgroupBytes: 18 * 256 + 256 * 4, usesSubgroups: false, note: 'two passes, nested loops, Hillis-Steele scan', file: 'src/gpu/kernels/decode-portable.wgsl' },
   v2: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4, usesSubgroups: true, note: 'flat loops, combined root table, subgroup scan' },
   v3: { fixedWorkgroupBytes: 18 * 256 + 256 * 4 + 64 * 4 + 1024 * 4, usesSubgroups: true, note: 'v2 + 10-bit multi-symbol table' },
@@ -451,13 +496,17 @@ ${IX_LOOP_DYNAMIC}`],
       ],
     },
   },
-  ixs: { ...IX, note: 'indexed kernel writing through a workgroup stage: coalesced vectors (dev/kernels/decode-ixs.wgsl)', indexed: { file: 'dev/kernels/decode-ixs.wgsl' } },
-  ixs2: { ...IX, note: 'ixs with the write phase\'s sign_mantissa loads issued before the barrier, 8-byte sm vectors (dev/kernels/decode-ixs2.wgsl)', indexed: { file: 'dev/kernels/decode-ixs2.wgsl' } },
+  ixs: {
+    ...IX,
+    note: 'indexed kernel writing through a workgroup stage: coalesced vectors (ixs2 with its former write phase)',
+    indexed: { base: 'ixs2', edits: [[IXS2_WRITE, IXS_WRITE], ['var<storage, read> sm: array<vec2<u32>>;', 'var<storage, read> sm: array<vec4<u32>>;']] },
+  },
+  ixs2: { ...IX, note: 'ixs with the write phase\'s sign_mantissa loads issued before the barrier, 8-byte sm vectors (dev/kernels/decode-ixs2.wgsl)', indexed: { file: IXS2_FILE } },
   ixs2v: {
     ...IX,
     note: 'ixs2 with `luts` viewed as vec2<u32>: a wide-table entry is one 8-byte load',
     indexed: {
-      file: 'dev/kernels/decode-ixs2.wgsl',
+      file: IXS2_FILE,
       edits: [
         ['@group(0) @binding(1) var<storage, read> luts: array<u32>;', '@group(0) @binding(1) var<storage, read> luts: array<vec2<u32>>;\n\nfn lut(i: u32) -> u32 { return luts[i >> 1u][i & 1u]; }'],
         ['luts[i >> 2u]', 'lut(i >> 2u)'],
@@ -467,18 +516,17 @@ ${IX_LOOP_DYNAMIC}`],
       ],
     },
   },
-  ixs3: { ...IX, note: 'ixs2v with the decode loop split: 4+ codes left (every lookup taken whole), then the last codes (dev/kernels/decode-ixs3.wgsl)', indexed: { file: IXS3_FILE } },
-  ixs4: { ...IX, note: 'ixs3 with the main loop unrolled twice, its body a function over a walk struct (dev/kernels/decode-ixs4.wgsl)', indexed: { file: 'dev/kernels/decode-ixs4.wgsl' } },
+  ixs3: { ...IX, note: 'ixs2v with the decode loop split: 4+ codes left (every lookup taken whole), then the last codes (the promoted kernel without its unroll)', indexed: { edits: [[IXS3U_MAIN, ixs3Main]] } },
   ixs3a: {
     ...IX,
     note: 'probe: ixs3 with ~24 more integer instructions per main-loop lookup (issue slots)',
     indexed: {
-      file: IXS3_FILE,
+      base: 'ixs3',
       edits: [['    var ex = entry.x;\n    if (take == 0u) {', '    var z = x;\n    for (var j = 0u; j < 8u; j++) { z = (z * 0x9e3779b1u) ^ (z >> 15u); z += j; }\n    var ex = entry.x | (z & (params.stream_bytes >> 31u));\n    if (take == 0u) {']],
     },
   },
   ixs3u: { ...IX, note: 'ixs3 with its main loop unrolled twice (one loop test per 2 lookups while 8+ codes are left): the promoted src/gpu/kernels/decode-indexed.wgsl', indexed: {} },
-  ixs3m: { ...IX, note: 'ixs3 loading only the first 4 of its 8 sign_mantissa vectors before the barrier (fewer live registers)', indexed: { file: IXS3_FILE, edits: [[IXS3_SM_PREFETCH, IXS3_SM_PREFETCH_4], [IXS3_SM_USE, IXS3_SM_USE_4]] } },
+  ixs3m: { ...IX, note: 'ixs3 loading only the first 4 of its 8 sign_mantissa vectors before the barrier (fewer live registers)', indexed: { base: 'ixs3', edits: [[IXS3_SM_PREFETCH, IXS3_SM_PREFETCH_4], [IXS3_SM_USE, IXS3_SM_USE_4]] } },
   ixs3u32: { ...IX, note: 'ixs3u at 32 invocations per workgroup', indexed: { workgroupSize: 32 } },
   ixs3u64: { ...IX, note: 'ixs3u at 64 invocations per workgroup (the promoted default)', indexed: { workgroupSize: 64 } },
   ixs3u128: { ...IX, note: 'ixs3u at 128 invocations per workgroup (the size it was first measured at)', indexed: { workgroupSize: 128 } },
@@ -598,7 +646,7 @@ async function main(): Promise<void> {
           const bad = got.findIndex((e, i) => e !== ((weights[i]! >> 7) & 0xff));
           verdict += bad >= 0 ? `; plane WRONG at ${bad}` : '; plane exact';
         }
-        const out = device.createBuffer({ size: Math.ceil((2 * weights.length) / 8) * 8, usage: STORAGE });
+        const out = device.createBuffer({ size: outputEndBytes(weights.length, 0), usage: STORAGE });
         const t = await timePasses(device, (pass) => decoder.decodeInPass(pass, g, out, 0, exponents ? 'exponents' : 'bf16'), iterations, repeats);
         if (showSamples) console.log(`${v} ${budget} ${name} samples (ms): ${t.samples.map((x) => x.toFixed(3)).join(' ')}`);
         await decoder.checkErrors().catch(() => undefined);
@@ -616,9 +664,14 @@ async function main(): Promise<void> {
   ctx.destroy();
 }
 
-/** The indexed kernel of an indexed variant: its file (default the library's) with its edits applied. */
-function indexedSource(name: string, spec: NonNullable<Variant['indexed']>): string {
-  let code = readFileSync(join(repoRoot(), spec.file ?? join('src', 'gpu', 'kernels', 'decode-indexed.wgsl')), 'utf8');
+/**
+ * The indexed kernel of an indexed variant: another indexed variant's source (`base`), or a file
+ * (default the library's), with its edits applied.
+ */
+export function indexedSource(name: string, spec: NonNullable<Variant['indexed']>): string {
+  const base = spec.base === undefined ? undefined : VARIANTS[spec.base]?.indexed;
+  if (spec.base !== undefined && base === undefined) throw new Error(`variant ${name}: unknown indexed base ${spec.base}`);
+  let code = base ? indexedSource(spec.base!, base) : readFileSync(join(repoRoot(), spec.file ?? join('src', 'gpu', 'kernels', 'decode-indexed.wgsl')), 'utf8');
   for (const [from, to] of spec.edits ?? []) {
     // A pattern with the g flag replaces every match (at least one); anything else exactly one.
     const all = typeof from !== 'string' && from.flags.includes('g');
